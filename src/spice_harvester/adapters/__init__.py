@@ -1,0 +1,1 @@
+"""Implementations of the ports: SQL engines, Redis, HTTP clients."""

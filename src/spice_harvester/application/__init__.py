@@ -1,0 +1,1 @@
+"""Use cases that sit between the HTTP services and the ports."""

@@ -1,0 +1,101 @@
+"""The composition root: builds each service's adapters from settings, and nothing else does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import anyio.to_thread
+import httpx
+from redis.asyncio import Redis
+
+from spice_harvester.adapters.peer_http import open_peer_client, probe_peer_health
+from spice_harvester.adapters.redis_cache import open_redis, ping_redis
+from spice_harvester.adapters.sql.database import SqlDatabase
+from spice_harvester.application.health import Dependency, Probe
+from spice_harvester.domain.errors import ConfigurationError
+from spice_harvester.settings import ServiceName, Settings
+
+# Funnel is stateless; BFF keeps its own tables (API keys, audit) beside the store.
+NEEDS_DATABASE: dict[ServiceName, bool] = {"oms": True, "bff": True, "funnel": False}
+
+
+def open_database(settings: Settings, service: ServiceName) -> SqlDatabase:
+    """Connects and brings the schema to where this code needs it, or says why it cannot."""
+    database = SqlDatabase.from_settings(settings, service)
+    try:
+        database.ping()
+        prepare_schema(database, settings)
+    except Exception:
+        database.close()
+        raise
+    return database
+
+
+def prepare_schema(database: SqlDatabase, settings: Settings) -> list[str]:
+    """Development migrates on start; production refuses to run against an old schema."""
+    if not settings.is_production:
+        return database.migrate()
+    status = database.migration_status()
+    if not status.up_to_date:
+        raise ConfigurationError(
+            f"database schema is at {status.current or 'nothing'} but this version needs "
+            f"{status.head}: run `spice db migrate`"
+        )
+    return []
+
+
+@dataclass
+class Resources:
+    """What one service process holds open while it runs."""
+
+    settings: Settings
+    service: ServiceName
+    database: SqlDatabase | None = None
+    redis: Redis | None = None
+    peers: dict[str, httpx.AsyncClient] = field(default_factory=dict)
+
+    def dependencies(self) -> list[Dependency]:
+        found: list[Dependency] = []
+        if NEEDS_DATABASE[self.service]:
+            found.append(Dependency("database", True, self._probe_database))
+        for name, client in self.peers.items():
+            found.append(Dependency(name, True, _peer_probe(client, name)))
+        found.append(Dependency("redis", False, self._probe_redis if self.redis else None))
+        return found
+
+    async def _probe_database(self) -> None:
+        if self.database is None:
+            raise ConnectionError("database is not open")
+        await anyio.to_thread.run_sync(self.database.ping, abandon_on_cancel=True)
+
+    async def _probe_redis(self) -> None:
+        assert self.redis is not None
+        await ping_redis(self.redis)
+
+    async def aclose(self) -> None:
+        for client in self.peers.values():
+            await client.aclose()
+        if self.redis is not None:
+            await self.redis.aclose()
+        if self.database is not None:
+            self.database.close()
+
+
+def _peer_probe(client: httpx.AsyncClient, name: str) -> Probe:
+    async def probe() -> None:
+        await probe_peer_health(client, name)
+
+    return probe
+
+
+def open_resources(settings: Settings, service: ServiceName) -> Resources:
+    resources = Resources(settings, service)
+    if NEEDS_DATABASE[service]:
+        resources.database = open_database(settings, service)
+    if settings.redis_url is not None:
+        resources.redis = open_redis(settings.redis_url.get_secret_value())
+    if service == "bff":
+        resources.peers["oms"] = open_peer_client(
+            settings.base_url("oms"), settings.request_timeout
+        )
+    return resources

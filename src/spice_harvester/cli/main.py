@@ -1,0 +1,32 @@
+"""The `spice` command: one entry point for every operator task."""
+
+from __future__ import annotations
+
+import typer
+
+from spice_harvester import __version__
+from spice_harvester.cli import config_cmd, db
+from spice_harvester.cli.serve import serve
+from spice_harvester.cli.up import up
+
+app = typer.Typer(
+    name="spice",
+    help="Spice Harvester: ontology and knowledge-graph platform with git semantics.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("up")(up)
+app.command("serve")(serve)
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(db.app, name="db")
+
+
+@app.command("version")
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    app()

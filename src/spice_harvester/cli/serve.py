@@ -1,0 +1,121 @@
+"""`spice serve oms|bff|funnel`: one service in the foreground, for systemd and containers."""
+
+from __future__ import annotations
+
+import errno
+import signal
+import logging
+import socket
+import sys
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+import uvicorn
+from uvicorn.supervisors import Multiprocess
+from fastapi import FastAPI
+
+from spice_harvester.bootstrap import NEEDS_DATABASE, open_database
+from spice_harvester.cli.common import EnvOption, fail, settings_for
+from spice_harvester.domain.errors import SpiceError
+from spice_harvester.observability.logging import configure_logging
+from spice_harvester.services.bff import app as bff_app
+from spice_harvester.services.factory import TITLES
+from spice_harvester.services.funnel import app as funnel_app
+from spice_harvester.services.oms import app as oms_app
+from spice_harvester.settings import ServiceName, Settings
+
+log = logging.getLogger(__name__)
+STARTUP_FAILURE = 3
+APPS: dict[ServiceName, Callable[[Settings | None], FastAPI]] = {
+    "oms": oms_app.create_app,
+    "bff": bff_app.create_app,
+    "funnel": funnel_app.create_app,
+}
+
+
+class Service(StrEnum):
+    oms = "oms"
+    bff = "bff"
+    funnel = "funnel"
+
+
+def bind(host: str, port: int, title: str) -> socket.socket:
+    """Binds before anything else starts, so a taken port is one clear line."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        reason = "address already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+        fail(f"{title} cannot listen on {host}:{port}: {reason}")
+    sock.set_inheritable(True)
+    return sock
+
+
+def preflight(settings: Settings, service: ServiceName, title: str) -> None:
+    """Reaches the database and readies its schema, or exits with the reason."""
+    if not NEEDS_DATABASE[service]:
+        return
+    try:
+        open_database(settings, service).close()
+    except SpiceError as exc:
+        fail(f"{title} cannot start: {exc.message}")
+
+
+def serve_service(service: ServiceName, settings: Settings, console_level: str | None) -> None:
+    title = TITLES[service][0]
+    configure_logging(settings, service, console_level=console_level)
+    server_settings = settings.service(service).server
+    sock = bind(server_settings.host, server_settings.port, title)
+    preflight(settings, service, title)
+    workers = settings.workers_for(service)
+    # One worker serves the app built from the settings already read; several workers are
+    # separate processes that each build their own from the import path.
+    factory = APPS[service]
+    app = f"{factory.__module__}:create_app" if workers > 1 else factory(settings)
+    config = uvicorn.Config(
+        app,
+        factory=workers > 1,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        limit_concurrency=settings.worker_connections,
+        timeout_graceful_shutdown=30,
+        server_header=False,
+    )
+    log.info(
+        "%s listening on %s:%d with %d worker(s)",
+        title,
+        server_settings.host,
+        server_settings.port,
+        workers,
+    )
+    if workers > 1:
+        Multiprocess(config, sockets=[sock]).run()
+        return
+    # Uvicorn shuts down gracefully on SIGTERM/SIGINT and then re-raises the signal to the
+    # handler that was in place before; a quiet one lets the process end with exit code 0.
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda signum, frame: None)
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock])
+    if not server.started:
+        fail(f"{title} failed during start-up (see logs/{service}.log)", STARTUP_FAILURE)
+
+
+def serve(
+    service: Annotated[Service, typer.Argument(help="Which service to run.")],
+    env: EnvOption = None,
+    console_level: Annotated[
+        str | None, typer.Option(hidden=True, help="Console log level (spice up sets WARNING).")
+    ] = None,
+) -> None:
+    """Run one service in the foreground until SIGTERM or Ctrl-C."""
+    settings = settings_for(env)
+    serve_service(service.value, settings, console_level)
+    sys.exit(0)

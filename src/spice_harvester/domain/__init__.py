@@ -1,0 +1,1 @@
+"""Pure domain: errors, and later the ontology model, commands and events."""

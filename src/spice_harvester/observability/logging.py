@@ -1,0 +1,97 @@
+"""Logging as the operations manual's appendix B lays it out, for one process."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from concurrent_log_handler import ConcurrentTimedRotatingFileHandler
+from pythonjsonlogger.json import JsonFormatter
+
+from spice_harvester.observability.context import request_id_var
+from spice_harvester.settings import Settings
+
+ACCESS_LOGGER = "spice.access"
+SERVICE_LOG_DAYS = 7
+SHARED_LOG_DAYS = 30
+TEXT_FORMAT = "%(asctime)s %(levelname)-8s [%(service)s %(request_id)s] %(name)s: %(message)s"
+JSON_FIELDS = "%(asctime)s %(levelname)s %(service)s %(request_id)s %(name)s %(message)s"
+
+
+class _ServiceTag(logging.Filter):
+    """Stamps every record with the process's service, so shared files say who wrote a line."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.service = self.service
+        record.request_id = request_id_var.get()
+        return True
+
+
+def _daily_file(path: Path, days: int) -> logging.Handler:
+    # Several processes (OMS, BFF, Funnel, workers) write error.log and access.log at once;
+    # this handler rotates under a file lock so no process clobbers another's rollover.
+    return ConcurrentTimedRotatingFileHandler(
+        str(path), when="midnight", backupCount=days, encoding="utf-8", use_gzip=False
+    )
+
+
+def _formatter(settings: Settings) -> logging.Formatter:
+    if settings.is_production:
+        return JsonFormatter(JSON_FIELDS, rename_fields={"asctime": "time", "levelname": "level"})
+    return logging.Formatter(TEXT_FORMAT)
+
+
+def configure_logging(settings: Settings, service: str, *, console_level: str | None) -> None:
+    """Sends this process's logs to logs/<service>.log, errors also to logs/error.log,
+    and the access log (combined format) to logs/access.log. The console gets the same
+    records at `console_level` (default: the log level)."""
+    log_dir = settings.log_dir
+    log_dir.mkdir(parents=True, exist_ok=True)
+    tag = _ServiceTag(service)
+    formatter = _formatter(settings)
+
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    root.setLevel(settings.effective_log_level)
+
+    service_file = _daily_file(log_dir / f"{service}.log", SERVICE_LOG_DAYS)
+    error_file = _daily_file(log_dir / "error.log", SHARED_LOG_DAYS)
+    error_file.setLevel(logging.ERROR)
+    console = logging.StreamHandler(sys.stderr)
+    if console_level:
+        console.setLevel(console_level.upper())
+    handlers: list[logging.Handler] = [service_file, error_file, console]
+    for handler in handlers:
+        handler.addFilter(tag)
+        handler.setFormatter(formatter)
+        root.addHandler(handler)
+
+    access = logging.getLogger(ACCESS_LOGGER)
+    for handler in list(access.handlers):
+        access.removeHandler(handler)
+        handler.close()
+    access_file = _daily_file(log_dir / "access.log", SHARED_LOG_DAYS)
+    access_file.setFormatter(logging.Formatter("%(message)s"))
+    access.addHandler(access_file)
+    access.setLevel(logging.INFO)
+    access.propagate = False
+
+    # Uvicorn's own access lines would duplicate ours; its error logger flows to the root.
+    logging.getLogger("uvicorn.access").disabled = True
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
+    logging.getLogger("sqlalchemy.engine").setLevel(
+        logging.INFO if settings.log_queries else logging.WARNING
+    )
+    for noisy in ("httpx", "httpcore", "alembic"):
+        logging.getLogger(noisy).setLevel(
+            logging.DEBUG if settings.effective_log_level == "DEBUG" else logging.WARNING
+        )

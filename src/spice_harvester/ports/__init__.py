@@ -1,0 +1,1 @@
+"""Protocols the application needs from storage and infrastructure."""

@@ -1,0 +1,1 @@
+"""The three HTTP services and the factory they share."""

@@ -1,0 +1,1 @@
+"""Backend for Frontend: the public, label-based API."""

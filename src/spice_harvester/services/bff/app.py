@@ -1,0 +1,14 @@
+"""The BFF ASGI application (`spice serve bff`, or any ASGI server with --factory)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from spice_harvester.services.factory import build_service
+from spice_harvester.settings import Settings
+
+ROUTERS: list[APIRouter] = []
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return build_service("bff", ROUTERS, settings)

@@ -1,0 +1,1 @@
+"""Funnel: stateless type inference and schema suggestion."""

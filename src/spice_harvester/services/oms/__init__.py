@@ -1,0 +1,1 @@
+"""Ontology Management Service: the internal, id-based API."""
