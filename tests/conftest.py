@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,11 +39,11 @@ def scrubbed_environ() -> dict[str, str]:
 
 
 @pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A scratch folder as the working directory, with no setting variables set."""
     for key in list(os.environ):
         if key.startswith(SETTING_PREFIXES):
             monkeypatch.delenv(key)
     (tmp_path / "config").mkdir()
     monkeypatch.chdir(tmp_path)
-    yield tmp_path
+    return tmp_path

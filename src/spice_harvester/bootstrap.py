@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import anyio.to_thread
 import httpx
@@ -10,10 +11,12 @@ from redis.asyncio import Redis
 
 from spice_harvester.adapters.peer_http import open_peer_client, probe_peer_health
 from spice_harvester.adapters.redis_cache import open_redis, ping_redis
-from spice_harvester.adapters.sql.database import SqlDatabase
 from spice_harvester.application.health import Dependency, Probe
 from spice_harvester.domain.errors import ConfigurationError
 from spice_harvester.settings import ServiceName, Settings
+
+if TYPE_CHECKING:
+    from spice_harvester.adapters.sql.database import SqlDatabase
 
 # Funnel is stateless; BFF keeps its own tables (API keys, audit) beside the store.
 NEEDS_DATABASE: dict[ServiceName, bool] = {"oms": True, "bff": True, "funnel": False}
@@ -21,6 +24,9 @@ NEEDS_DATABASE: dict[ServiceName, bool] = {"oms": True, "bff": True, "funnel": F
 
 def open_database(settings: Settings, service: ServiceName) -> SqlDatabase:
     """Connects and brings the schema to where this code needs it, or says why it cannot."""
+    # Imported here so that Funnel, which has no database, never loads the SQL stack.
+    from spice_harvester.adapters.sql.database import SqlDatabase
+
     database = SqlDatabase.from_settings(settings, service)
     try:
         database.ping()

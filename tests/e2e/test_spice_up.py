@@ -102,7 +102,9 @@ def test_access_log_is_in_combined_format(stack: Stack) -> None:
     line = next(line for line in lines if "r-42" in line)
     fields = line.split()
     assert fields[0] == "127.0.0.1"
-    assert fields[5] == '"GET' and fields[6] == "/health" and fields[8] == "200"
+    assert fields[5] == '"GET'
+    assert fields[6] == "/health"
+    assert fields[8] == "200"
     assert int(fields[9]) > 50  # the response size, tenth field, for `awk '$10 > N'`
     assert '"probe/1"' in line
     assert (stack.root / "logs" / "funnel.log").is_file()

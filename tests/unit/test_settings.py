@@ -31,7 +31,8 @@ def test_defaults_are_the_manuals_values(workdir: Path) -> None:
     assert settings.bff.rate_limiting.default_limit == 1000
     assert settings.bff.rate_limiting.window_seconds == 60
     assert settings.database_dsn == f"sqlite:///{workdir / 'data' / 'spice.sqlite3'}"
-    assert settings.redis_url is None and settings.nats_url is None
+    assert settings.redis_url is None
+    assert settings.nats_url is None
 
 
 def test_yaml_overrides_defaults_and_environment_overrides_yaml(

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from spice_harvester.adapters.sql.database import SqlDatabase
 from spice_harvester.cli.common import EnvOption, console, fail, settings_for
 from spice_harvester.domain.errors import SpiceError
+
+if TYPE_CHECKING:
+    from spice_harvester.adapters.sql.database import SqlDatabase
+    from spice_harvester.settings import Settings
+
+
+def open_sql(settings: Settings) -> SqlDatabase:
+    from spice_harvester.adapters.sql.database import SqlDatabase
+
+    return SqlDatabase.from_settings(settings, "oms")
+
 
 app = typer.Typer(help="Database schema and maintenance.", no_args_is_help=True)
 
@@ -23,7 +33,7 @@ def migrate(
 ) -> None:
     """Apply every pending schema migration (safe to run while services are up)."""
     settings = settings_for(env)
-    database = SqlDatabase.from_settings(settings, "oms")
+    database = open_sql(settings)
     try:
         status = database.migration_status()
         if check:
@@ -46,7 +56,7 @@ def migrate(
 def status(env: EnvOption = None) -> None:
     """Show the engine, the schema revision and any pending migrations."""
     settings = settings_for(env)
-    database = SqlDatabase.from_settings(settings, "oms")
+    database = open_sql(settings)
     try:
         database.ping()
         current = database.migration_status()

@@ -3,36 +3,40 @@
 from __future__ import annotations
 
 import errno
-import signal
 import logging
+import signal
 import socket
 import sys
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
-from uvicorn.supervisors import Multiprocess
-from fastapi import FastAPI
 
-from spice_harvester.bootstrap import NEEDS_DATABASE, open_database
 from spice_harvester.cli.common import EnvOption, fail, settings_for
 from spice_harvester.domain.errors import SpiceError
-from spice_harvester.observability.logging import configure_logging
-from spice_harvester.services.bff import app as bff_app
-from spice_harvester.services.factory import TITLES
-from spice_harvester.services.funnel import app as funnel_app
-from spice_harvester.services.oms import app as oms_app
+from spice_harvester.services.catalog import TITLES
 from spice_harvester.settings import ServiceName, Settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 log = logging.getLogger(__name__)
 STARTUP_FAILURE = 3
-APPS: dict[ServiceName, Callable[[Settings | None], FastAPI]] = {
-    "oms": oms_app.create_app,
-    "bff": bff_app.create_app,
-    "funnel": funnel_app.create_app,
-}
+
+
+def app_factory(service: ServiceName) -> Callable[[Settings | None], FastAPI]:
+    # Imported here: the web stack is heavy, and `spice up` or `spice version` never need it.
+    from spice_harvester.services.bff import app as bff_app
+    from spice_harvester.services.funnel import app as funnel_app
+    from spice_harvester.services.oms import app as oms_app
+
+    factories: dict[ServiceName, Callable[[Settings | None], FastAPI]] = {
+        "oms": oms_app.create_app,
+        "bff": bff_app.create_app,
+        "funnel": funnel_app.create_app,
+    }
+    return factories[service]
 
 
 class Service(StrEnum):
@@ -58,6 +62,8 @@ def bind(host: str, port: int, title: str) -> socket.socket:
 
 def preflight(settings: Settings, service: ServiceName, title: str) -> None:
     """Reaches the database and readies its schema, or exits with the reason."""
+    from spice_harvester.bootstrap import NEEDS_DATABASE, open_database
+
     if not NEEDS_DATABASE[service]:
         return
     try:
@@ -67,6 +73,11 @@ def preflight(settings: Settings, service: ServiceName, title: str) -> None:
 
 
 def serve_service(service: ServiceName, settings: Settings, console_level: str | None) -> None:
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from spice_harvester.observability.logging import configure_logging
+
     title = TITLES[service][0]
     configure_logging(settings, service, console_level=console_level)
     server_settings = settings.service(service).server
@@ -75,7 +86,7 @@ def serve_service(service: ServiceName, settings: Settings, console_level: str |
     workers = settings.workers_for(service)
     # One worker serves the app built from the settings already read; several workers are
     # separate processes that each build their own from the import path.
-    factory = APPS[service]
+    factory = app_factory(service)
     app = f"{factory.__module__}:create_app" if workers > 1 else factory(settings)
     config = uvicorn.Config(
         app,

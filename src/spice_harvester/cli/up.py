@@ -10,12 +10,10 @@ import time
 from rich.table import Table
 
 from spice_harvester import __version__
-from spice_harvester.bootstrap import open_database
-from spice_harvester.cli.common import EnvOption, console, fail, settings_for
+from spice_harvester.cli.common import EnvOption, console, settings_for
 from spice_harvester.cli.serve import bind
 from spice_harvester.cli.supervisor import ProcessSpec, StartupFailed, Supervisor
-from spice_harvester.domain.errors import SpiceError
-from spice_harvester.services.factory import TITLES
+from spice_harvester.services.catalog import TITLES
 from spice_harvester.settings import SERVICES, Settings
 
 STARTUP_TIMEOUT = 60.0
@@ -50,14 +48,6 @@ def check_ports_free(settings: Settings) -> None:
         bind(server.host, server.port, TITLES[name][0]).close()
 
 
-def migrate_once(settings: Settings) -> None:
-    """Readies the schema before the services start, so they never race to do it."""
-    try:
-        open_database(settings, "oms").close()
-    except SpiceError as exc:
-        fail(f"cannot prepare the database: {exc.message}")
-
-
 def show_where(settings: Settings, elapsed: float) -> None:
     table = Table(show_header=True, header_style="bold", box=None)
     for column in ("service", "url", "api docs", "log"):
@@ -85,7 +75,6 @@ def up(env: EnvOption = None) -> None:
     logging.basicConfig(level=logging.WARNING, format="spice up: %(message)s")
     logging.getLogger("spice_harvester").setLevel(logging.INFO)
     check_ports_free(settings)
-    migrate_once(settings)
     supervisor = Supervisor(process_specs(settings), dict(os.environ))
     supervisor.install_signal_handlers()
     supervisor.start_all()

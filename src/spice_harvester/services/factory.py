@@ -15,6 +15,7 @@ from spice_harvester import __version__
 from spice_harvester.application.health import check_health
 from spice_harvester.bootstrap import Resources, open_resources
 from spice_harvester.observability.logging import configure_logging
+from spice_harvester.services.catalog import TITLES
 from spice_harvester.services.envelope import ApiResponse, envelope, error_body
 from spice_harvester.services.errors import install_error_handlers
 from spice_harvester.services.middleware import (
@@ -25,14 +26,6 @@ from spice_harvester.services.middleware import (
 from spice_harvester.settings import ServiceName, Settings, load_settings
 
 HEALTH_TIMEOUT_CAP = 3.0
-TITLES: dict[ServiceName, tuple[str, str]] = {
-    "oms": (
-        "OMS",
-        "Ontology Management Service: the id-based API over the versioned store",
-    ),
-    "bff": ("BFF", "Backend for Frontend: the public, label-based API"),
-    "funnel": ("Funnel", "Type inference, structure analysis and schema suggestion"),
-}
 
 
 @dataclass(frozen=True)

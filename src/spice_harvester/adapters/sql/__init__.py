@@ -1,0 +1,1 @@
+"""The SQL storage engines (SQLite and PostgreSQL) behind one interface."""

@@ -1,0 +1,1 @@
+"""One module per schema revision, named and identified NNNN_what (e.g. 0001_initial)."""
