@@ -103,13 +103,19 @@ def test_db_commands_fail_with_one_line_when_the_database_is_unreachable(stack: 
 def test_production_refuses_an_unmigrated_database_until_db_migrate(
     stack: Stack, database_url: str
 ) -> None:
-    env = {"SECRET_KEY": SECRET, "DATABASE_URL": database_url}
-    refused = stack.run("serve", "oms", "--env", "production", **env)
+    refused = stack.run(
+        "serve", "oms", "--env", "production", SECRET_KEY=SECRET, DATABASE_URL=database_url
+    )
     assert refused.returncode == 1
     assert "run `spice db migrate`" in refused.stderr
 
-    assert stack.run("db", "migrate", "--env", "production", **env).returncode == 0
-    oms = stack.spice("serve", "oms", "--env", "production", **env)
+    migrated = stack.run(
+        "db", "migrate", "--env", "production", SECRET_KEY=SECRET, DATABASE_URL=database_url
+    )
+    assert migrated.returncode == 0
+    oms = stack.spice(
+        "serve", "oms", "--env", "production", SECRET_KEY=SECRET, DATABASE_URL=database_url
+    )
     health = wait_for(f"{stack.url('oms')}/health").json()
     assert health["data"]["dependencies"]["database"] == "ok"
     assert stack.stop(oms) == 0
