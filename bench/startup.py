@@ -71,14 +71,19 @@ def time_spice_up(root: Path) -> float:
         "FUNNEL_PORT": str(ports[2]),
     }
     started = time.monotonic()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "spice_harvester", "up"],
-        cwd=root,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_all([f"http://127.0.0.1:{port}/health" for port in ports])
+    with (root / "up.log").open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "spice_harvester", "up"],
+            cwd=root,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_all([f"http://127.0.0.1:{port}/health" for port in ports])
+    except RuntimeError:
+        stop([process])
+        raise RuntimeError((root / "up.log").read_text()) from None
     elapsed = time.monotonic() - started
     stop([process])
     return elapsed

@@ -65,7 +65,7 @@ def create_fastapi_service(
             await resources.aclose()
 
     app = FastAPI(
-        title=f"Spice Harvester {info.name}",
+        title=f"{settings.app_name} {info.name}",
         description=info.description,
         version=info.version,
         lifespan=lifespan,
