@@ -73,20 +73,21 @@ def test_config_check_exits_2_naming_a_bad_key(stack: Stack) -> None:
 def test_db_migrate_from_empty_then_again_then_check(stack: Stack, database_url: str) -> None:
     before = stack.run("db", "migrate", "--check", DATABASE_URL=database_url)
     assert before.returncode == 1
-    assert "pending: 0001_initial" in before.stdout
+    assert "pending: 0001_initial, 0002_versioned_store" in before.stdout
 
     first = stack.run("db", "migrate", DATABASE_URL=database_url)
     assert first.returncode == 0, first.stderr
     assert "applied 0001_initial" in first.stdout
+    assert "applied 0002_versioned_store" in first.stdout
 
     again = stack.run("db", "migrate", DATABASE_URL=database_url)
     assert again.returncode == 0
     assert "applied" not in again.stdout
-    assert "database at 0001_initial" in again.stdout
+    assert "database at 0002_versioned_store" in again.stdout
 
     after = stack.run("db", "migrate", "--check", DATABASE_URL=database_url)
     assert after.returncode == 0
-    assert "up to date at 0001_initial" in after.stdout
+    assert "up to date at 0002_versioned_store" in after.stdout
 
     status = stack.run("db", "status", DATABASE_URL=database_url)
     assert status.returncode == 0

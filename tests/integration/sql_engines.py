@@ -13,6 +13,9 @@ POOL = DatabasePoolSettings(pool_size=10, max_overflow=5, pool_timeout=10)
 FAST_FAIL = DatabasePoolSettings(pool_size=1, max_overflow=0, pool_timeout=0.2)
 
 MakeDatabase = Callable[..., SqlDatabase]
+# Every shipped migration, oldest first: a new migration must be added here by hand.
+REVISIONS = ("0001_initial", "0002_versioned_store")
+HEAD = REVISIONS[-1]
 
 
 @dataclass(frozen=True)

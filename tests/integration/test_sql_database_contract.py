@@ -25,9 +25,14 @@ from spice_harvester.domain.errors import (
     DependencyUnavailable,
 )
 from spice_harvester.ports.database import Database
-from tests.integration.sql_engines import FAST_FAIL, EngineUnderTest, MakeDatabase
+from tests.integration.sql_engines import (
+    FAST_FAIL,
+    HEAD,
+    REVISIONS,
+    EngineUnderTest,
+    MakeDatabase,
+)
 
-HEAD = "0001_initial"
 
 # Waits for a go-file so that both processes call migrate() at the same moment.
 MIGRATE_IN_A_PROCESS = """
@@ -84,12 +89,14 @@ def test_an_empty_database_has_every_migration_pending(database: SqlDatabase) ->
     status = database.migration_status()
     assert status.current is None
     assert status.head == HEAD
-    assert status.pending == (HEAD,)
+    assert status.pending == REVISIONS
     assert not status.up_to_date
 
 
-def test_migrating_an_empty_database_applies_0001_and_reaches_head(database: SqlDatabase) -> None:
-    assert database.migrate() == [HEAD]
+def test_migrating_an_empty_database_applies_every_revision_and_reaches_head(
+    database: SqlDatabase,
+) -> None:
+    assert database.migrate() == list(REVISIONS)
     status = database.migration_status()
     assert status.current == status.head == HEAD
     assert status.pending == ()
@@ -111,10 +118,10 @@ def test_the_initial_migration_downgrades_cleanly_and_upgrades_again(
     with migrated.transaction() as connection:
         command.downgrade(alembic_config(connection), "base")
     status = migrated.migration_status()
-    assert (status.current, status.pending) == (None, (HEAD,))
+    assert (status.current, status.pending) == (None, REVISIONS)
     with migrated.read() as connection:
         assert "spice_meta" not in inspect(connection).get_table_names()
-    assert migrated.migrate() == [HEAD]
+    assert migrated.migrate() == list(REVISIONS)
 
 
 def test_threads_migrating_at_once_apply_each_revision_exactly_once(
@@ -130,7 +137,7 @@ def test_threads_migrating_at_once_apply_each_revision_exactly_once(
 
     with ThreadPoolExecutor(len(databases)) as pool:
         results = list(pool.map(migrate, databases))
-    assert sorted(results) == [[]] * 5 + [[HEAD]]
+    assert sorted(results) == [[]] * 5 + [list(REVISIONS)]
     assert databases[0].migration_status().up_to_date
 
 
@@ -163,7 +170,7 @@ def test_processes_migrating_at_once_apply_each_revision_exactly_once(
             if process.poll() is None:
                 process.kill()
                 process.communicate()
-    assert sorted(outputs) == [[], [HEAD]]
+    assert sorted(outputs) == [[], list(REVISIONS)]
     assert database.migration_status().up_to_date
 
 

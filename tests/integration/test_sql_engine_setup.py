@@ -19,7 +19,7 @@ from spice_harvester.adapters.sql.engine import create_sql_engine
 from spice_harvester.adapters.sql.meta_store import SqlMetaStore
 from spice_harvester.domain.errors import ConfigurationError, DependencyUnavailable
 from spice_harvester.settings.model import BffSettings, DatabasePoolSettings, Settings
-from tests.integration.sql_engines import FAST_FAIL, POOL
+from tests.integration.sql_engines import FAST_FAIL, POOL, REVISIONS
 
 
 @pytest.fixture
@@ -184,7 +184,7 @@ def test_one_process_can_migrate_several_databases_at_once(tmp_path: Path) -> No
 
     try:
         with ThreadPoolExecutor(len(databases)) as pool:
-            assert list(pool.map(migrate, databases)) == [["0001_initial"]] * len(databases)
+            assert list(pool.map(migrate, databases)) == [list(REVISIONS)] * len(databases)
         for database in databases:
             with database.read() as connection:
                 assert "spice_meta" in inspect(connection).get_table_names()

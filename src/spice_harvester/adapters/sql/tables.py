@@ -5,7 +5,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Dialect, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TypeDecorator
 
 # Queries only: the schema itself is owned by the migrations, never by create_all().
@@ -46,4 +60,139 @@ spice_meta = Table(
     Column("value", Text, nullable=False),
     Column("version", Integer, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+)
+
+
+# The versioned store (migration 0002). Column types mirror the migration; `data` and
+# `payload` are JSON (JSONB on PostgreSQL).
+_JSON = JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+spice_databases = Table(
+    "spice_databases",
+    metadata,
+    Column("db_id", BigInteger, primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("description", Text),
+    Column("seq", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(255), nullable=False),
+)
+
+timelines = Table(
+    "timelines",
+    metadata,
+    Column("timeline_id", BigInteger, primary_key=True),
+    Column("db_id", BigInteger, nullable=False),
+    Column("parent_timeline_id", BigInteger),
+    Column("fork_pos", Integer),
+    Column("depth", Integer, nullable=False),
+    Column("tip_pos", Integer, nullable=False),
+)
+
+commits = Table(
+    "commits",
+    metadata,
+    Column("db_id", BigInteger, primary_key=True),
+    Column("commit_id", String(64), primary_key=True),
+    Column("timeline_id", BigInteger, nullable=False),
+    Column("pos", Integer, nullable=False),
+    Column("generation", Integer, nullable=False),
+    Column("author", String(255), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("command_id", String(255)),
+    Column("request_hash", String(64)),
+    Column("state_hash", String(64), nullable=False),
+    Column("doc_count", Integer, nullable=False),
+)
+
+commit_parents = Table(
+    "commit_parents",
+    metadata,
+    Column("db_id", BigInteger, primary_key=True),
+    Column("commit_id", String(64), primary_key=True),
+    Column("idx", Integer, primary_key=True),
+    Column("parent_id", String(64), nullable=False),
+    Column("parent_timeline_id", BigInteger, nullable=False),
+    Column("parent_pos", Integer, nullable=False),
+    Column("child_timeline_id", BigInteger, nullable=False),
+    Column("child_pos", Integer, nullable=False),
+)
+
+branches = Table(
+    "branches",
+    metadata,
+    Column("db_id", BigInteger, primary_key=True),
+    Column("name", String(100), primary_key=True),
+    Column("head_commit", String(64), nullable=False),
+    Column("from_branch", String(100)),
+    Column("fork_commit", String(64)),
+    Column("protected", Boolean, nullable=False),
+    Column("description", Text),
+    Column("seq", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(255), nullable=False),
+)
+
+doc_versions = Table(
+    "doc_versions",
+    metadata,
+    Column("row_id", BigInteger, primary_key=True),
+    Column("db_id", BigInteger, nullable=False),
+    Column("timeline_id", BigInteger, nullable=False),
+    Column("pos", Integer, nullable=False),
+    Column("doc_key", String(400), nullable=False),
+    Column("doc_type", String(16), nullable=False),
+    Column("class_id", String(100)),
+    Column("doc_id", String(255), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("deleted", Boolean, nullable=False),
+    Column("data", _JSON),
+    Column("doc_hash", String(64)),
+    Column("commit_id", String(64), nullable=False),
+    Column("valid_to", Integer),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("position", BigInteger, primary_key=True),
+    Column("event_id", String(255), nullable=False),
+    Column("db_id", BigInteger, nullable=False),
+    Column("db_name", String(64), nullable=False),
+    Column("commit_id", String(64)),
+    Column("branch", String(100)),
+    Column("aggregate_type", String(32), nullable=False),
+    Column("aggregate_id", String(400), nullable=False),
+    Column("class_id", String(100)),
+    Column("seq", Integer, nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("payload", _JSON, nullable=False),
+    Column("payload_hash", String(64), nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    # PostgreSQL only (xid8, set by the server); see migration 0002.
+)
+
+processed_events = Table(
+    "processed_events",
+    metadata,
+    Column("handler", String(200), primary_key=True),
+    Column("event_id", String(255), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("owner", String(200)),
+    Column("lease_until", Float),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("retry_at", Float),
+    Column("updated_at", Float, nullable=False),
+)
+
+aggregate_versions = Table(
+    "aggregate_versions",
+    metadata,
+    Column("handler", String(200), primary_key=True),
+    Column("aggregate_key", String(600), primary_key=True),
+    Column("last_seq", Integer, nullable=False),
+    Column("updated_at", Float, nullable=False),
 )
