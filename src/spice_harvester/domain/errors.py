@@ -101,3 +101,15 @@ class ConfigurationError(SpiceError):
     """Settings that cannot work; raised before any service starts."""
 
     code = "configuration_error"
+
+
+class LeaseLost(SpiceError):
+    """A consumer acted on an event whose lease it no longer holds."""
+
+    code = "lease_lost"
+
+
+class IdempotencyMismatch(SpiceError):
+    """An event id or command id was reused with a different payload."""
+
+    code = "idempotency_mismatch"

@@ -25,6 +25,8 @@ STATUS_BY_ERROR: dict[type[err.SpiceError], int] = {
     err.AlreadyExists: 409,
     err.ConcurrencyConflict: 409,
     err.MergeConflict: 409,
+    err.IdempotencyMismatch: 409,
+    err.LeaseLost: 409,
     err.PayloadTooLarge: 413,
     err.RateLimited: 429,
     err.DependencyUnavailable: 503,
