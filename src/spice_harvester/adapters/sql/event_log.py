@@ -1,0 +1,105 @@
+"""The EventLog port on the events table: committed events in an order consumers can trust."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from sqlalchemy import Label, Row, Select, func, literal_column, select, text
+
+from spice_harvester.adapters.sql.database import SqlDatabase
+from spice_harvester.adapters.sql.tables import events
+from spice_harvester.ports.registry import LogCheckpoint, StoredEvent
+
+_c = events.c
+# The writer's transaction id as text, so it reaches Python as digits whatever the driver
+# makes of xid8.
+_TXID_TEXT: Final[Label[str]] = literal_column("CAST(events.txid AS text)").label("tx_order")
+# Only transactions that can no longer commit: every transaction whose id is below the
+# snapshot's xmin has ended, so its events are either visible in this snapshot or never will be.
+_BELOW_RUNNING: Final = text("events.txid < pg_snapshot_xmin(pg_current_snapshot())")
+# PostgreSQL has no cast from bigint to xid8, only xid8's text input.
+_AFTER_CHECKPOINT: Final = (
+    "(events.txid, events.position) > (CAST(CAST(:tx AS text) AS xid8), :pos)"
+)
+
+
+class SqlEventLog:
+    """Reads the events table in an order no later commit can slip behind.
+
+    SQLite serialises writers (BEGIN IMMEDIATE), so positions become visible in position
+    order and the position alone is the checkpoint.
+
+    PostgreSQL hands out positions from a sequence when a row is inserted but makes them
+    visible when the transaction commits, so a transaction that took position 5 can commit
+    after another one that took position 6. Reading by position would let a consumer pass 6
+    and then never see 5. Instead the log is ordered by (txid, position) and each read stops
+    below xmin, the oldest transaction still running when the read's snapshot was taken:
+
+    - every transaction with txid < xmin has ended, so the read sees all of its events or
+      (if it rolled back) none will ever exist: nothing can appear later at or below a
+      returned (txid, position);
+    - a late committer, one that took a lower position but was still running at read time,
+      has txid >= xmin, so it is not returned now and sorts after the checkpoint;
+    - every transaction that starts writing later gets a txid above every id assigned so far,
+      so above each returned txid too.
+
+    The cost: one long-running writing transaction (in any database of the cluster, since
+    transaction ids are cluster-wide) holds every consumer back until it ends.
+    """
+
+    def __init__(self, db: SqlDatabase) -> None:
+        self._db = db
+        self._postgres = db.engine_name == "postgresql"
+
+    def read_after(self, checkpoint: LogCheckpoint, limit: int = 1000) -> list[StoredEvent]:
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        query = _postgres_query(checkpoint) if self._postgres else _sqlite_query(checkpoint)
+        # read() is a fresh transaction and this is its first query, so on PostgreSQL the
+        # snapshot (and the xmin it reports) is taken right here, not earlier.
+        with self._db.read() as connection:
+            rows = connection.execute(query.limit(limit)).all()
+        return [_event(row) for row in rows]
+
+    def last_position(self) -> int:
+        with self._db.read() as connection:
+            found = connection.execute(select(func.max(_c.position))).scalar()
+        return int(found) if found is not None else 0
+
+
+def _postgres_query(checkpoint: LogCheckpoint) -> Select[Any]:
+    after = text(_AFTER_CHECKPOINT).bindparams(tx=checkpoint.tx_order, pos=checkpoint.position)
+    return (
+        select(events, _TXID_TEXT)
+        .where(_BELOW_RUNNING, after)
+        .order_by(text("events.txid"), _c.position)
+    )
+
+
+def _sqlite_query(checkpoint: LogCheckpoint) -> Select[Any]:
+    # tx_order is always 0 here; a checkpoint carried over from PostgreSQL would be
+    # meaningless anyway, so only the position counts.
+    return (
+        select(events, literal_column("0").label("tx_order"))
+        .where(_c.position > checkpoint.position)
+        .order_by(_c.position)
+    )
+
+
+def _event(row: Row[Any]) -> StoredEvent:
+    return StoredEvent(
+        checkpoint=LogCheckpoint(int(row.tx_order), int(row.position)),
+        event_id=row.event_id,
+        db_id=int(row.db_id),
+        db_name=row.db_name,
+        commit_id=row.commit_id,
+        branch=row.branch,
+        aggregate_type=row.aggregate_type,
+        aggregate_id=row.aggregate_id,
+        class_id=row.class_id,
+        seq=int(row.seq),
+        event_type=row.event_type,
+        payload=row.payload,
+        actor=row.actor,
+        occurred_at=row.occurred_at,
+    )

@@ -1,0 +1,254 @@
+"""The ProcessedEventRegistry port: leases on events and applied seqs per aggregate, in SQL."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    and_,
+    case,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from spice_harvester.adapters.sql.database import SqlDatabase
+from spice_harvester.adapters.sql.tables import aggregate_versions, processed_events
+from spice_harvester.domain.errors import LeaseLost
+from spice_harvester.ports.registry import Claim, ClaimOutcome
+
+MAX_ERROR_LENGTH: Final = 4000
+PROCESSING: Final = "processing"
+DONE: Final = "done"
+FAILED: Final = "failed"
+
+_p = processed_events.c
+_a = aggregate_versions.c
+# Seconds since the epoch on the database server's clock: every process, on any host, then
+# judges a lease against the same clock. SQLite's 'now' has millisecond resolution.
+_NOW: Final = {
+    "postgresql": text("SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS double precision)"),
+    "sqlite": text("SELECT (julianday('now') - 2440587.5) * 86400.0"),
+}
+
+
+class SqlRegistry:
+    """Every decision is a single conditional statement inside a write transaction.
+
+    A claim first tries INSERT ... ON CONFLICT DO NOTHING (only one inserter can win; on
+    PostgreSQL a second one waits for the first to commit and then does nothing), then an
+    UPDATE whose WHERE clause is the whole "may I take it" rule. PostgreSQL re-checks that
+    WHERE clause against the newest row version after waiting for a concurrent updater, even
+    under READ COMMITTED, so two claimers can never both match; SQLite runs the transactions
+    one at a time (BEGIN IMMEDIATE). Heartbeat, done and failed are UPDATEs guarded by
+    owner and status, so an owner whose lease was taken over changes nothing.
+    """
+
+    def __init__(self, db: SqlDatabase) -> None:
+        self._db = db
+
+    def claim(self, handler: str, event_id: str, owner: str, lease_seconds: float) -> Claim:
+        _check_positive("lease_seconds", lease_seconds)
+        with self._db.transaction() as connection:
+            now = _now(connection)
+            lease_until = now + lease_seconds
+            if _insert_new(connection, handler, event_id, owner, lease_until, now):
+                return Claim(ClaimOutcome.CLAIMED, 1, owner, lease_until)
+            taken = connection.execute(
+                update(processed_events)
+                .where(_key(handler, event_id), _claimable(owner, now))
+                .values(
+                    status=PROCESSING,
+                    owner=owner,
+                    lease_until=lease_until,
+                    # Refreshing one's own live lease is the same attempt; anything else
+                    # (a take-over, a retry) is a new one.
+                    attempts=case((_live_lease_of(owner, now), _p.attempts), else_=_p.attempts + 1),
+                    retry_at=None,
+                    updated_at=now,
+                )
+                .returning(_p.attempts)
+            ).first()
+            if taken is not None:
+                return Claim(ClaimOutcome.CLAIMED, int(taken.attempts), owner, lease_until)
+            row = connection.execute(
+                select(_p.status, _p.attempts, _p.owner, _p.lease_until).where(
+                    _key(handler, event_id)
+                )
+            ).one()
+        outcome = ClaimOutcome.DONE if row.status == DONE else ClaimOutcome.BUSY
+        return Claim(outcome, int(row.attempts), row.owner, row.lease_until)
+
+    def heartbeat(self, handler: str, event_id: str, owner: str, lease_seconds: float) -> float:
+        _check_positive("lease_seconds", lease_seconds)
+        with self._db.transaction() as connection:
+            now = _now(connection)
+            lease_until = now + lease_seconds
+            extended = connection.execute(
+                update(processed_events)
+                .where(_key(handler, event_id), _owned_by(owner))
+                .values(lease_until=lease_until, updated_at=now)
+            ).rowcount
+            if extended != 1:
+                raise _lease_lost(handler, event_id, owner)
+        return lease_until
+
+    def mark_done(
+        self,
+        handler: str,
+        event_id: str,
+        owner: str,
+        *,
+        aggregate_key: str | None = None,
+        seq: int | None = None,
+    ) -> None:
+        if (aggregate_key is None) != (seq is None):
+            raise ValueError("aggregate_key and seq go together: give both or neither")
+        with self._db.transaction() as connection:
+            now = _now(connection)
+            finished = connection.execute(
+                update(processed_events)
+                .where(_key(handler, event_id), _owned_by(owner))
+                .values(status=DONE, lease_until=None, retry_at=None, updated_at=now)
+            ).rowcount
+            if finished != 1:
+                # Raising rolls the transaction back: nothing of this call is written.
+                raise _lease_lost(handler, event_id, owner)
+            if aggregate_key is not None and seq is not None:
+                _record_seq(connection, handler, aggregate_key, seq, now)
+
+    def mark_failed(
+        self, handler: str, event_id: str, owner: str, error: str, retry_in: float
+    ) -> int:
+        if retry_in < 0:
+            raise ValueError(f"retry_in must be 0 or more, got {retry_in}")
+        with self._db.transaction() as connection:
+            now = _now(connection)
+            failed = connection.execute(
+                update(processed_events)
+                .where(_key(handler, event_id), _owned_by(owner))
+                .values(
+                    status=FAILED,
+                    owner=None,
+                    lease_until=None,
+                    last_error=error[:MAX_ERROR_LENGTH],
+                    retry_at=now + retry_in,
+                    updated_at=now,
+                )
+                .returning(_p.attempts)
+            ).first()
+            if failed is None:
+                raise _lease_lost(handler, event_id, owner)
+        return int(failed.attempts)
+
+    def status(self, handler: str, event_id: str) -> dict[str, Any] | None:
+        with self._db.read() as connection:
+            row = connection.execute(
+                select(processed_events).where(_key(handler, event_id))
+            ).one_or_none()
+        return None if row is None else dict(row._mapping)
+
+    def last_seq(self, handler: str, aggregate_key: str) -> int:
+        with self._db.read() as connection:
+            found = connection.execute(
+                select(_a.last_seq).where(_a.handler == handler, _a.aggregate_key == aggregate_key)
+            ).scalar()
+        return int(found) if found is not None else 0
+
+    def is_stale(self, handler: str, aggregate_key: str, seq: int) -> bool:
+        return seq <= self.last_seq(handler, aggregate_key)
+
+
+def _now(connection: Connection) -> float:
+    return float(connection.execute(_NOW[connection.dialect.name]).scalar_one())
+
+
+def _key(handler: str, event_id: str) -> ColumnElement[bool]:
+    return and_(_p.handler == handler, _p.event_id == event_id)
+
+
+def _live_lease_of(owner: str, now: float) -> ColumnElement[bool]:
+    return and_(_p.status == PROCESSING, _p.owner == owner, _p.lease_until > now)
+
+
+def _claimable(owner: str, now: float) -> ColumnElement[bool]:
+    return or_(
+        and_(_p.status == PROCESSING, or_(_p.lease_until <= now, _p.owner == owner)),
+        and_(_p.status == FAILED, _p.retry_at <= now),
+    )
+
+
+def _owned_by(owner: str) -> ColumnElement[bool]:
+    # An expired lease nobody has taken over still belongs to its owner: only a take-over
+    # (which changes `owner`) or a recorded outcome (which changes `status`) ends it.
+    return and_(_p.owner == owner, _p.status == PROCESSING)
+
+
+def _insert_new(
+    connection: Connection,
+    handler: str,
+    event_id: str,
+    owner: str,
+    lease_until: float,
+    now: float,
+) -> bool:
+    # ON CONFLICT DO NOTHING rather than catching the unique violation: on PostgreSQL a
+    # failed INSERT poisons the transaction, and the UPDATE still has to run in it.
+    statement = (
+        _insert(connection, processed_events)
+        .values(
+            handler=handler,
+            event_id=event_id,
+            status=PROCESSING,
+            owner=owner,
+            lease_until=lease_until,
+            attempts=1,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[_p.handler, _p.event_id])
+        .returning(_p.handler)
+    )
+    return connection.execute(statement).first() is not None
+
+
+def _record_seq(
+    connection: Connection, handler: str, aggregate_key: str, seq: int, now: float
+) -> None:
+    statement = _insert(connection, aggregate_versions).values(
+        handler=handler, aggregate_key=aggregate_key, last_seq=seq, updated_at=now
+    )
+    # CASE rather than GREATEST/max(): the same expression works on both engines, and an
+    # event applied out of order never moves the recorded seq backwards.
+    highest = case(
+        (statement.excluded.last_seq > _a.last_seq, statement.excluded.last_seq),
+        else_=_a.last_seq,
+    )
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[_a.handler, _a.aggregate_key],
+            set_={"last_seq": highest, "updated_at": now},
+        )
+    )
+
+
+def _insert(connection: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _lease_lost(handler: str, event_id: str, owner: str) -> LeaseLost:
+    return LeaseLost(
+        f"{owner} no longer holds {event_id} for {handler}",
+        data={"handler": handler, "event_id": event_id, "owner": owner},
+    )
+
+
+def _check_positive(name: str, value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"{name} must be more than 0, got {value}")

@@ -1,0 +1,1 @@
+"""The versioned document store on SQL: timelines, commits, branches, documents and events."""

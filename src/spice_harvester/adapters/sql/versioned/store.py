@@ -1,0 +1,574 @@
+"""The versioned store on SQL: one façade over databases, branches, commits, reads and merges."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, insert, or_, select
+
+from spice_harvester.adapters.sql.database import SqlDatabase
+from spice_harvester.adapters.sql.tables import branches, commits, events, spice_databases
+from spice_harvester.adapters.sql.versioned import admin, reads
+from spice_harvester.adapters.sql.versioned.commits import (
+    branch_info,
+    branch_row,
+    load_commit,
+    load_commits,
+    resolve_ref,
+)
+from spice_harvester.adapters.sql.versioned.frontier import changed_keys, frontier_of, merge_base
+from spice_harvester.adapters.sql.versioned.merging import MergeOptions, Merger
+from spice_harvester.adapters.sql.versioned.timelines import TimelineCache
+from spice_harvester.adapters.sql.versioned.writer import (
+    CommitMeta,
+    Database,
+    Write,
+    move_head,
+    write_commit,
+)
+from spice_harvester.domain.errors import (
+    AlreadyExists,
+    Forbidden,
+    IdempotencyMismatch,
+    ValidationFailed,
+)
+from spice_harvester.domain.versioning.changes import ChangeKind, resolve_change
+from spice_harvester.domain.versioning.documents import (
+    DocRef,
+    DocState,
+    DocType,
+    data_of,
+    document_change,
+    field_changes,
+)
+from spice_harvester.domain.versioning.hashing import (
+    EMPTY_STATE,
+    add_to_state,
+    doc_hash,
+    request_hash,
+)
+from spice_harvester.domain.versioning.model import (
+    BranchInfo,
+    CommitInfo,
+    CommitRequest,
+    CommitResult,
+    DatabaseInfo,
+    DiffResult,
+    DocDiff,
+    DocVersion,
+    MergeResult,
+    Page,
+    WrittenEvent,
+)
+from spice_harvester.domain.versioning.refs import validate_branch_name
+
+DEFAULT_MERGE = MergeOptions()
+
+
+class SqlVersionedStore:
+    """Git semantics over classes and instances, on SQLite or PostgreSQL alike."""
+
+    def __init__(self, database: SqlDatabase, protected_branches: Iterable[str] = ()) -> None:
+        self._db = database
+        self._cache = TimelineCache()
+        self._protected = {admin.MAIN, *protected_branches}
+
+    # -- transactions -------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        try:
+            with self._db.transaction() as connection:
+                yield connection
+        except BaseException:
+            self._cache.clear()
+            raise
+
+    def _database(self, connection: Connection, name: str, *, lock: bool = False) -> Database:
+        row = admin.find_database(connection, name, lock=lock)
+        return Database(row.db_id, row.name)
+
+    # -- databases ----------------------------------------------------------------------
+
+    def create_database(
+        self, name: str, description: str | None = None, actor: str = "system"
+    ) -> DatabaseInfo:
+        with self._write() as connection:
+            return admin.create_database(connection, name, description, actor)
+
+    def get_database(self, name: str) -> DatabaseInfo:
+        with self._db.read() as connection:
+            return admin.database_info(admin.find_database(connection, name))
+
+    def list_databases(self) -> list[DatabaseInfo]:
+        with self._db.read() as connection:
+            rows = connection.execute(select(spice_databases).order_by(spice_databases.c.name))
+            return [admin.database_info(row) for row in rows]
+
+    def delete_database(self, name: str, expected_seq: int | None, actor: str = "system") -> None:
+        with self._write() as connection:
+            admin.delete_database(connection, name, expected_seq, actor)
+
+    # -- branches -----------------------------------------------------------------------
+
+    def create_branch(
+        self,
+        db: str,
+        name: str,
+        from_ref: str = admin.MAIN,
+        *,
+        actor: str = "system",
+        description: str | None = None,
+    ) -> BranchInfo:
+        validate_branch_name(name)
+        with self._write() as connection:
+            database = self._database(connection, db)
+            existing = connection.execute(
+                select(branches.c.name).where(
+                    branches.c.db_id == database.db_id, branches.c.name == name
+                )
+            ).one_or_none()
+            if existing is not None:
+                raise AlreadyExists(f"branch '{name}' already exists", field="branch_name")
+            start, from_branch = resolve_ref(connection, database.db_id, from_ref)
+            now = datetime.now(UTC)
+            connection.execute(
+                insert(branches).values(
+                    db_id=database.db_id,
+                    name=name,
+                    head_commit=start.commit_id,
+                    from_branch=from_branch,
+                    fork_commit=start.commit_id,
+                    protected=name in self._protected,
+                    description=description,
+                    seq=1,
+                    created_at=now,
+                    created_by=actor,
+                )
+            )
+            admin.record_event(
+                connection,
+                database,
+                aggregate_type="branch",
+                aggregate_id=name,
+                seq=1,
+                event_type="BranchCreated",
+                actor=actor,
+                branch=name,
+                commit_id=start.commit_id,
+                payload={"from_branch": from_branch, "head": start.commit_id},
+            )
+            return branch_info(branch_row(connection, database.db_id, name))
+
+    def get_branch(self, db: str, name: str) -> BranchInfo:
+        with self._db.read() as connection:
+            database = self._database(connection, db)
+            return branch_info(branch_row(connection, database.db_id, name))
+
+    def list_branches(self, db: str) -> list[BranchInfo]:
+        with self._db.read() as connection:
+            database = self._database(connection, db)
+            rows = connection.execute(
+                select(branches).where(branches.c.db_id == database.db_id).order_by(branches.c.name)
+            )
+            return [branch_info(row) for row in rows]
+
+    def delete_branch(self, db: str, name: str, *, actor: str = "system") -> None:
+        with self._write() as connection:
+            database = self._database(connection, db)
+            row = branch_row(connection, database.db_id, name, lock=True)
+            if row.protected or name in self._protected:
+                raise Forbidden(
+                    f"branch '{name}' is protected and cannot be deleted", field="branch"
+                )
+            connection.execute(
+                branches.delete().where(branches.c.db_id == database.db_id, branches.c.name == name)
+            )
+            admin.record_event(
+                connection,
+                database,
+                aggregate_type="branch",
+                aggregate_id=name,
+                seq=row.seq + 1,
+                event_type="BranchDeleted",
+                actor=actor,
+                branch=name,
+                payload={"head": row.head_commit},
+            )
+
+    def reset_branch(self, db: str, name: str, target: str, *, actor: str = "system") -> BranchInfo:
+        """Moves a head back (or anywhere); the commits stay readable by id."""
+        with self._write() as connection:
+            database = self._database(connection, db)
+            row = branch_row(connection, database.db_id, name, lock=True)
+            if row.protected or name in self._protected:
+                raise Forbidden(
+                    f"branch '{name}' is protected: its history cannot be reset", field="branch"
+                )
+            commit, _ = resolve_ref(connection, database.db_id, target, branch=name)
+            move_head(connection, database, name, commit.commit_id)
+            admin.record_event(
+                connection,
+                database,
+                aggregate_type="branch",
+                aggregate_id=name,
+                seq=row.seq + 1,
+                event_type="BranchReset",
+                actor=actor,
+                branch=name,
+                commit_id=commit.commit_id,
+                payload={"from": row.head_commit, "to": commit.commit_id},
+            )
+            return branch_info(branch_row(connection, database.db_id, name))
+
+    # -- writes -------------------------------------------------------------------------
+
+    def commit(self, db: str, request: CommitRequest) -> CommitResult:
+        """Applies every change in one commit, or raises and writes nothing."""
+        fingerprint = request_hash(
+            {
+                "branch": request.branch,
+                "message": request.message,
+                "author": request.author,
+                "changes": [change.fingerprint() for change in request.changes],
+            }
+        )
+        with self._write() as connection:
+            database = self._database(connection, db)
+            row = branch_row(connection, database.db_id, request.branch, lock=True)
+            replay = self._replay(connection, database, request, fingerprint)
+            if replay is not None:
+                return replay
+            head = load_commit(connection, database.db_id, row.head_commit)
+            chain = self._cache.chain(connection, head.timeline_id, head.pos)
+            current = reads.get_many(connection, chain, [c.ref.key for c in request.changes])
+            writes = _writes_for(request, current)
+            meta = CommitMeta(request.author, request.message, request.command_id, fingerprint)
+            return write_commit(connection, database, request.branch, head, writes, current, meta)
+
+    def _replay(
+        self, connection: Connection, database: Database, request: CommitRequest, fingerprint: str
+    ) -> CommitResult | None:
+        """The original result of a retried command (same command id or event ids)."""
+        commit_id = None
+        if request.command_id:
+            found = connection.execute(
+                select(commits.c.commit_id, commits.c.request_hash).where(
+                    commits.c.db_id == database.db_id,
+                    commits.c.command_id == request.command_id,
+                )
+            ).one_or_none()
+            if found is not None:
+                if found.request_hash != fingerprint:
+                    raise IdempotencyMismatch(
+                        f"command {request.command_id} was already used for a different request",
+                        field="command_id",
+                    )
+                commit_id = found.commit_id
+        explicit = [c.event_id for c in request.changes if c.event_id]
+        if commit_id is None and explicit:
+            rows = connection.execute(
+                select(events.c.event_id, events.c.commit_id).where(events.c.event_id.in_(explicit))
+            ).all()
+            if rows:
+                owners = {row.commit_id for row in rows}
+                original = connection.execute(
+                    select(commits.c.request_hash).where(
+                        commits.c.db_id == database.db_id, commits.c.commit_id.in_(owners)
+                    )
+                ).all()
+                same = (
+                    len(owners) == 1
+                    and len(rows) == len(explicit)
+                    and len(original) == 1
+                    and original[0].request_hash == fingerprint
+                )
+                if not same:
+                    raise IdempotencyMismatch(
+                        "event id(s) already recorded with a different payload: "
+                        + ", ".join(sorted(row.event_id for row in rows)[:5]),
+                        field="event_id",
+                    )
+                commit_id = owners.pop()
+        if commit_id is None:
+            return None
+        return self._result_of(connection, database, commit_id)
+
+    def _result_of(
+        self, connection: Connection, database: Database, commit_id: str
+    ) -> CommitResult:
+        info = load_commit(connection, database.db_id, commit_id)
+        rows = connection.execute(
+            select(events.c.event_id, events.c.event_type, events.c.aggregate_id, events.c.seq)
+            .where(events.c.db_id == database.db_id, events.c.commit_id == commit_id)
+            .order_by(events.c.position)
+        )
+        written = tuple(WrittenEvent(r.event_id, r.event_type, r.aggregate_id, r.seq) for r in rows)
+        return CommitResult(info, {w.aggregate_id: w.seq for w in written}, written, replayed=True)
+
+    # -- reads --------------------------------------------------------------------------
+
+    def resolve(self, db: str, ref: str, *, branch: str | None = None) -> CommitInfo:
+        with self._db.read() as connection:
+            database = self._database(connection, db)
+            return resolve_ref(connection, database.db_id, ref, branch=branch)[0]
+
+    def _chain_at(
+        self, connection: Connection, db: str, ref: str, branch: str | None
+    ) -> list[tuple[int, int]]:
+        database = self._database(connection, db)
+        commit, _ = resolve_ref(connection, database.db_id, ref, branch=branch)
+        return self._cache.chain(connection, commit.timeline_id, commit.pos)
+
+    def get(
+        self,
+        db: str,
+        ref: str,
+        doc: DocRef,
+        *,
+        include_deleted: bool = False,
+        branch: str | None = None,
+    ) -> DocState | None:
+        with self._db.read() as connection:
+            chain = self._chain_at(connection, db, ref, branch)
+            state = reads.get_many(connection, chain, [doc.key]).get(doc.key)
+        if state is not None and not state.exists and not include_deleted:
+            return None
+        return state
+
+    def get_many(self, db: str, ref: str, docs: Sequence[DocRef]) -> dict[str, DocState]:
+        with self._db.read() as connection:
+            chain = self._chain_at(connection, db, ref, None)
+            found = reads.get_many(connection, chain, [doc.key for doc in docs])
+        return {key: state for key, state in found.items() if state.exists}
+
+    def list_docs(
+        self,
+        db: str,
+        ref: str,
+        doc_type: DocType | None = None,
+        class_id: str | None = None,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        branch: str | None = None,
+    ) -> Page:
+        with self._db.read() as connection:
+            chain = self._chain_at(connection, db, ref, branch)
+            items = reads.list_docs(connection, chain, doc_type, class_id, limit, offset)
+            total = reads.count_docs(connection, chain, doc_type, class_id)
+        return Page(items, total, limit, offset)
+
+    def count(
+        self,
+        db: str,
+        ref: str,
+        doc_type: DocType | None = None,
+        class_id: str | None = None,
+        *,
+        branch: str | None = None,
+    ) -> int:
+        with self._db.read() as connection:
+            chain = self._chain_at(connection, db, ref, branch)
+            return reads.count_docs(connection, chain, doc_type, class_id)
+
+    def history(
+        self, db: str, ref: str, doc: DocRef, *, branch: str | None = None
+    ) -> list[DocVersion]:
+        with self._db.read() as connection:
+            database = self._database(connection, db)
+            commit, _ = resolve_ref(connection, database.db_id, ref, branch=branch)
+            chain = self._cache.chain(connection, commit.timeline_id, commit.pos)
+            versions = reads.history(connection, chain, doc.key)
+            ids = sorted({commit_id for _, _, commit_id in versions})
+            infos = (
+                {
+                    info.commit_id: info
+                    for info in load_commits(
+                        connection, database.db_id, commits.c.commit_id.in_(ids)
+                    )
+                }
+                if ids
+                else {}
+            )
+        return [
+            DocVersion(state, deleted, infos[commit_id]) for state, deleted, commit_id in versions
+        ]
+
+    def log(
+        self, db: str, ref: str, *, limit: int = 50, offset: int = 0, branch: str | None = None
+    ) -> tuple[list[CommitInfo], int]:
+        """Ancestors of the ref, newest first, and how many there are."""
+        with self._db.read() as connection:
+            database = self._database(connection, db)
+            commit, _ = resolve_ref(connection, database.db_id, ref, branch=branch)
+            front = frontier_of(connection, self._cache, commit)
+            ranges = [(commits.c.timeline_id == t) & (commits.c.pos <= p) for t, p in front.items()]
+            found = load_commits(connection, database.db_id, or_(*ranges))
+        found.sort(
+            key=lambda info: (info.generation, info.created_at, info.commit_id), reverse=True
+        )
+        return found[offset : offset + limit], len(found)
+
+    # -- version control ----------------------------------------------------------------
+
+    def merge_base(self, db: str, one: str, other: str) -> CommitInfo:
+        with self._db.read() as connection:
+            database = self._database(connection, db)
+            first, _ = resolve_ref(connection, database.db_id, one)
+            second, _ = resolve_ref(connection, database.db_id, other)
+            return merge_base(connection, database.db_id, self._cache, first, second)
+
+    def diff(self, db: str, from_ref: str, to_ref: str) -> DiffResult:
+        """Field-level differences, found among documents changed since the merge base."""
+        with self._db.read() as connection:
+            database = self._database(connection, db)
+            old, _ = resolve_ref(connection, database.db_id, from_ref)
+            new, _ = resolve_ref(connection, database.db_id, to_ref)
+            base = merge_base(connection, database.db_id, self._cache, old, new)
+            base_front = frontier_of(connection, self._cache, base)
+            keys = changed_keys(connection, base_front, frontier_of(connection, self._cache, old))
+            keys |= changed_keys(connection, base_front, frontier_of(connection, self._cache, new))
+            before = reads.get_many(
+                connection, self._cache.chain(connection, old.timeline_id, old.pos), keys
+            )
+            after = reads.get_many(
+                connection, self._cache.chain(connection, new.timeline_id, new.pos), keys
+            )
+        changes = []
+        for key in sorted(keys):
+            was, now = data_of(before.get(key)), data_of(after.get(key))
+            kind = document_change(was, now)
+            if kind is not None:
+                changes.append(
+                    DocDiff(DocRef.from_key(key), kind.value, was, now, field_changes(was, now))
+                )
+        return DiffResult(old.commit_id, new.commit_id, base.commit_id, changes)
+
+    def merge(
+        self,
+        db: str,
+        source: str,
+        target_branch: str,
+        *,
+        author: str,
+        message: str | None = None,
+        options: MergeOptions = DEFAULT_MERGE,
+    ) -> MergeResult:
+        with self._write() as connection:
+            database = self._database(connection, db)
+            row = branch_row(connection, database.db_id, target_branch, lock=True)
+            target = load_commit(connection, database.db_id, row.head_commit)
+            source_commit, _ = resolve_ref(connection, database.db_id, source)
+            meta = CommitMeta(author, message or f"Merge {source} into {target_branch}")
+            result = Merger(connection, database, self._cache).merge(
+                source_commit, target_branch, target, meta, options
+            )
+            if result.status == "fast_forward":
+                admin.record_event(
+                    connection,
+                    database,
+                    aggregate_type="branch",
+                    aggregate_id=target_branch,
+                    seq=row.seq + 1,
+                    event_type="BranchFastForwarded",
+                    actor=author,
+                    branch=target_branch,
+                    commit_id=result.commit.commit_id,
+                    payload={"from": target.commit_id, "to": result.commit.commit_id},
+                )
+            return result
+
+    def revert(
+        self,
+        db: str,
+        branch: str,
+        commit: str,
+        *,
+        author: str,
+        message: str | None = None,
+        options: MergeOptions = DEFAULT_MERGE,
+    ) -> CommitInfo:
+        with self._write() as connection:
+            database = self._database(connection, db)
+            row = branch_row(connection, database.db_id, branch, lock=True)
+            head = load_commit(connection, database.db_id, row.head_commit)
+            undone, _ = resolve_ref(connection, database.db_id, commit, branch=branch)
+            meta = CommitMeta(author, message or f'Revert "{undone.message}"')
+            return Merger(connection, database, self._cache).revert(
+                undone, branch, head, meta, options
+            )
+
+    def rebase(
+        self,
+        db: str,
+        branch: str,
+        onto: str,
+        *,
+        actor: str = "system",
+        options: MergeOptions = DEFAULT_MERGE,
+    ) -> tuple[str, CommitInfo, int]:
+        with self._write() as connection:
+            database = self._database(connection, db)
+            row = branch_row(connection, database.db_id, branch, lock=True)
+            if row.protected or branch in self._protected:
+                raise Forbidden(
+                    f"branch '{branch}' is protected: it cannot be rebased", field="branch"
+                )
+            head = load_commit(connection, database.db_id, row.head_commit)
+            onto_commit, _ = resolve_ref(connection, database.db_id, onto)
+            status, new_head, count = Merger(connection, database, self._cache).rebase(
+                branch, head, onto_commit, options
+            )
+            if status != "up_to_date":
+                admin.record_event(
+                    connection,
+                    database,
+                    aggregate_type="branch",
+                    aggregate_id=branch,
+                    seq=row.seq + 1,
+                    event_type="BranchRebased",
+                    actor=actor,
+                    branch=branch,
+                    commit_id=new_head.commit_id,
+                    payload={
+                        "from": head.commit_id,
+                        "to": new_head.commit_id,
+                        "onto": onto_commit.commit_id,
+                    },
+                )
+            return status, new_head, count
+
+    # -- integrity ----------------------------------------------------------------------
+
+    def state_hash(self, db: str, ref: str) -> str:
+        return self.resolve(db, ref).state_hash
+
+    def recompute_state_hash(self, db: str, ref: str) -> tuple[str, int]:
+        """The state hash and document count computed from the documents themselves."""
+        total, count = EMPTY_STATE, 0
+        with self._db.read() as connection:
+            chain = self._chain_at(connection, db, ref, None)
+            for state in reads.iter_docs(connection, chain):
+                assert state.data is not None
+                total = add_to_state(total, doc_hash(state.ref.key, state.data), None)
+                count += 1
+        return total, count
+
+
+def _writes_for(request: CommitRequest, current: dict[str, DocState]) -> list[Write]:
+    if not request.changes:
+        raise ValidationFailed("a commit needs at least one change", field="changes")
+    seen: set[str] = set()
+    writes = []
+    for change in request.changes:
+        key = change.ref.key
+        if key in seen:
+            if change.kind is ChangeKind.CREATE:
+                raise AlreadyExists(f"{change.ref.path} appears twice in one request", field="id")
+            raise ValidationFailed(f"{change.ref.path} is changed twice in one request", field="id")
+        seen.add(key)
+        writes.append(Write(change.ref, resolve_change(current.get(key), change), change.event_id))
+    return writes

@@ -1,0 +1,240 @@
+"""Appending one commit: place it on a timeline, write documents, events, commit and head."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, insert, select, update
+
+from spice_harvester.adapters.sql.tables import (
+    branches,
+    commit_parents,
+    commits,
+    doc_versions,
+    events,
+    timelines,
+)
+from spice_harvester.domain.versioning.changes import event_for
+from spice_harvester.domain.versioning.documents import Data, DocRef, DocState, data_of, seq_of
+from spice_harvester.domain.versioning.hashing import (
+    add_to_state,
+    commit_id_for,
+    doc_hash,
+    request_hash,
+)
+from spice_harvester.domain.versioning.model import CommitInfo, CommitResult, WrittenEvent
+
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Database:
+    db_id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class CommitMeta:
+    author: str
+    message: str
+    command_id: str | None = None
+    request_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class Write:
+    """The state a document will have after the commit (None deletes it)."""
+
+    ref: DocRef
+    after: Data | None
+    event_id: str | None = None
+
+
+def place_commit(connection: Connection, db: Database, head: CommitInfo) -> tuple[int, int]:
+    """Appends to the head's timeline when the head is its tip; otherwise forks a new one.
+
+    This is what makes branching O(1): a branch, a reset or a fast-forward only moves a
+    pointer, and the first commit after it opens a timeline of its own.
+    """
+    row = connection.execute(
+        select(timelines.c.tip_pos, timelines.c.depth)
+        .where(timelines.c.timeline_id == head.timeline_id)
+        .with_for_update()
+    ).one()
+    if row.tip_pos == head.pos:
+        return head.timeline_id, head.pos + 1
+    created = connection.execute(
+        insert(timelines).values(
+            db_id=db.db_id,
+            parent_timeline_id=head.timeline_id,
+            fork_pos=head.pos,
+            depth=row.depth + 1,
+            tip_pos=0,
+        )
+    )
+    key = created.inserted_primary_key
+    assert key is not None
+    return int(key[0]), 1
+
+
+def new_event_id(command_id: str | None, index: int) -> str:
+    return f"{command_id}:{index}" if command_id else uuid.uuid4().hex
+
+
+def write_commit(
+    connection: Connection,
+    db: Database,
+    branch: str,
+    head: CommitInfo,
+    writes: Sequence[Write],
+    current: dict[str, DocState],
+    meta: CommitMeta,
+    extra_parents: Sequence[CommitInfo] = (),
+) -> CommitResult:
+    """Writes one commit on `branch` whose first parent is `head`; the caller holds the
+    branch lock and has checked every precondition."""
+    timeline_id, pos = place_commit(connection, db, head)
+    created_at = datetime.now(UTC)
+    state_hash, doc_count = head.state_hash, head.doc_count
+    doc_rows, event_rows, written = [], [], []
+    for index, write in enumerate(writes):
+        before_state = current.get(write.ref.key)
+        before, seq = data_of(before_state), seq_of(before_state) + 1
+        new_hash = None if write.after is None else doc_hash(write.ref.key, write.after)
+        old_hash = None if before is None else doc_hash(write.ref.key, before)
+        state_hash = add_to_state(state_hash, new_hash, old_hash)
+        doc_count += (write.after is not None) - (before is not None)
+        event = event_for(write.ref, before, write.after)
+        event_id = write.event_id or new_event_id(meta.command_id, index)
+        doc_rows.append(
+            {
+                "db_id": db.db_id,
+                "timeline_id": timeline_id,
+                "pos": pos,
+                "doc_key": write.ref.key,
+                "doc_type": write.ref.doc_type,
+                "class_id": write.ref.class_id,
+                "doc_id": write.ref.doc_id,
+                "seq": seq,
+                "deleted": write.after is None,
+                "data": write.after,
+                "doc_hash": new_hash,
+                "valid_to": None,
+            }
+        )
+        event_rows.append(
+            {
+                "event_id": event_id,
+                "db_id": db.db_id,
+                "db_name": db.name,
+                "branch": branch,
+                "aggregate_type": write.ref.doc_type,
+                "aggregate_id": write.ref.key,
+                "class_id": write.ref.class_id,
+                "seq": seq,
+                "event_type": event.event_type,
+                "payload": event.payload,
+                "payload_hash": request_hash(event.payload),
+                "actor": meta.author,
+                "occurred_at": created_at,
+            }
+        )
+        written.append(WrittenEvent(event_id, event.event_type, write.ref.key, seq))
+    parents = (head, *extra_parents)
+    commit_id = commit_id_for(
+        {
+            "parents": [parent.commit_id for parent in parents],
+            "author": meta.author,
+            "message": meta.message,
+            "created_at": created_at.isoformat(),
+            "command_id": meta.command_id,
+            "events": [
+                [row["event_id"], row["payload_hash"], row["aggregate_id"]] for row in event_rows
+            ],
+        }
+    )
+    for row in doc_rows:
+        row["commit_id"] = commit_id
+    for row in event_rows:
+        row["commit_id"] = commit_id
+    if timeline_id == head.timeline_id:
+        _close_previous(connection, timeline_id, pos, [w.ref.key for w in writes])
+    if doc_rows:
+        connection.execute(insert(doc_versions), doc_rows)
+        connection.execute(insert(events), event_rows)
+    generation = max(parent.generation for parent in parents) + 1
+    connection.execute(
+        insert(commits).values(
+            db_id=db.db_id,
+            commit_id=commit_id,
+            timeline_id=timeline_id,
+            pos=pos,
+            generation=generation,
+            author=meta.author,
+            message=meta.message,
+            created_at=created_at,
+            command_id=meta.command_id,
+            request_hash=meta.request_hash,
+            state_hash=state_hash,
+            doc_count=doc_count,
+        )
+    )
+    connection.execute(
+        insert(commit_parents),
+        [
+            {
+                "db_id": db.db_id,
+                "commit_id": commit_id,
+                "idx": index,
+                "parent_id": parent.commit_id,
+                "parent_timeline_id": parent.timeline_id,
+                "parent_pos": parent.pos,
+                "child_timeline_id": timeline_id,
+                "child_pos": pos,
+            }
+            for index, parent in enumerate(parents)
+        ],
+    )
+    connection.execute(
+        update(timelines).where(timelines.c.timeline_id == timeline_id).values(tip_pos=pos)
+    )
+    move_head(connection, db, branch, commit_id)
+    info = CommitInfo(
+        commit_id,
+        tuple(p.commit_id for p in parents),
+        meta.author,
+        meta.message,
+        created_at,
+        meta.command_id,
+        state_hash,
+        doc_count,
+        generation,
+        timeline_id,
+        pos,
+    )
+    return CommitResult(info, {w.aggregate_id: w.seq for w in written}, tuple(written))
+
+
+def _close_previous(connection: Connection, timeline_id: int, pos: int, keys: list[str]) -> None:
+    """Marks the versions these keys had on this timeline as superseded at `pos`."""
+    for start in range(0, len(keys), CHUNK):
+        connection.execute(
+            update(doc_versions)
+            .where(
+                doc_versions.c.timeline_id == timeline_id,
+                doc_versions.c.doc_key.in_(keys[start : start + CHUNK]),
+                doc_versions.c.valid_to.is_(None),
+            )
+            .values(valid_to=pos)
+        )
+
+
+def move_head(connection: Connection, db: Database, branch: str, commit_id: str) -> None:
+    connection.execute(
+        update(branches)
+        .where(branches.c.db_id == db.db_id, branches.c.name == branch)
+        .values(head_commit=commit_id, seq=branches.c.seq + 1)
+    )

@@ -1,0 +1,1 @@
+"""Git semantics over documents: the pure parts (documents, changes, hashing, merge, refs)."""
