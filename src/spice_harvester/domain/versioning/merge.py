@@ -66,6 +66,13 @@ class Resolution:
     value: Any = None
 
 
+@dataclass(frozen=True)
+class MergeOptions:
+    strategy: Strategy = Strategy.FAIL
+    resolutions: tuple[Resolution, ...] = ()
+    fast_forward: bool = True
+
+
 @dataclass
 class DocMerge:
     """The merge of one document: the merged data where it is decided, and what is not."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
@@ -27,19 +26,11 @@ from spice_harvester.domain.errors import MergeConflict, ValidationFailed
 from spice_harvester.domain.versioning.documents import DocRef, DocState, data_of
 from spice_harvester.domain.versioning.merge import (
     Conflict,
-    Resolution,
-    Strategy,
+    MergeOptions,
     merge_document,
     resolve,
 )
 from spice_harvester.domain.versioning.model import CommitInfo, MergeResult
-
-
-@dataclass(frozen=True)
-class MergeOptions:
-    strategy: Strategy = Strategy.FAIL
-    resolutions: tuple[Resolution, ...] = ()
-    fast_forward: bool = True
 
 
 class Merger:

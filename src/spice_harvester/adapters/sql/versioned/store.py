@@ -19,7 +19,7 @@ from spice_harvester.adapters.sql.versioned.commits import (
     resolve_ref,
 )
 from spice_harvester.adapters.sql.versioned.frontier import changed_keys, frontier_of, merge_base
-from spice_harvester.adapters.sql.versioned.merging import MergeOptions, Merger
+from spice_harvester.adapters.sql.versioned.merging import Merger
 from spice_harvester.adapters.sql.versioned.timelines import TimelineCache
 from spice_harvester.adapters.sql.versioned.writer import (
     CommitMeta,
@@ -49,6 +49,7 @@ from spice_harvester.domain.versioning.hashing import (
     doc_hash,
     request_hash,
 )
+from spice_harvester.domain.versioning.merge import MergeOptions
 from spice_harvester.domain.versioning.model import (
     BranchInfo,
     CommitInfo,
@@ -63,6 +64,7 @@ from spice_harvester.domain.versioning.model import (
     WrittenEvent,
 )
 from spice_harvester.domain.versioning.refs import validate_branch_name
+from spice_harvester.ports.versioned_store import VersionedStore
 
 DEFAULT_MERGE = MergeOptions()
 
@@ -572,3 +574,8 @@ def _writes_for(request: CommitRequest, current: dict[str, DocState]) -> list[Wr
         seen.add(key)
         writes.append(Write(change.ref, resolve_change(current.get(key), change), change.event_id))
     return writes
+
+
+def _conforms(store: SqlVersionedStore) -> VersionedStore:
+    # mypy checks here that the SQL store satisfies the port.
+    return store
