@@ -226,3 +226,28 @@ def test_a_transaction_that_commits_late_is_neither_shown_early_nor_skipped(
     assert late_event.position < prompt_event.position
     assert _ids(log.read_after(START)) == ["before", "late", "prompt"]
     assert log.read_after(prompt_event.checkpoint) == []
+
+
+@pytest.mark.postgres
+def test_an_older_transaction_that_writes_last_is_not_skipped_either(
+    engine_under_test: EngineUnderTest, migrated: SqlDatabase, log: SqlEventLog
+) -> None:
+    if engine_under_test.name != "postgresql":
+        pytest.skip("SQLite serialises writers: no transaction can commit behind another")
+    with migrated.engine.connect() as older, migrated.engine.connect() as younger:
+        older_transaction = older.begin()
+        # Takes a transaction id now, before the younger transaction exists.
+        older.execute(text("SELECT pg_current_xact_id()"))
+        younger_transaction = younger.begin()
+        younger.execute(insert(events).values(_row("younger")))
+        older.execute(insert(events).values(_row("older")))
+        older_transaction.commit()
+        _settle(migrated)
+        # The older transaction's event has the higher position but the lower txid.
+        (first,) = log.read_after(START)
+        assert first.event_id == "older"
+        younger_transaction.commit()
+    _settle(migrated)
+    assert _ids(log.read_after(first.checkpoint)) == ["younger"]
+    younger_event, older_event = sorted(log.read_after(START), key=lambda e: e.position)
+    assert younger_event.position < older_event.position

@@ -21,6 +21,8 @@ LEASE = 30.0
 SHORT_LEASE = 0.2
 PAST_SHORT_LEASE = 0.3
 THREADS = 8
+# Races are won by timing: several rounds make a lucky pass of a racy claim unlikely.
+ROUND_EVENTS = [f"race-{n}" for n in range(10)]
 # The database's clock and this process's clock are the same host's clock here.
 CLOCK_SLACK = 5.0
 
@@ -246,38 +248,46 @@ def test_bad_lease_and_retry_times_are_refused(registry: SqlRegistry) -> None:
         registry.mark_failed(HANDLER, EVENT, "a", "boom", retry_in=-1)
 
 
-def _claim_at_once(registry: SqlRegistry, lease: float) -> list[Claim]:
+def _claim_at_once(registry: SqlRegistry, lease: float) -> dict[str, list[Claim]]:
+    """Every thread claims each of the ROUNDS events, all threads at once per event."""
     start = Barrier(THREADS, timeout=10)
 
-    def claim(owner: str) -> Claim:
-        start.wait()
-        return registry.claim(HANDLER, EVENT, owner, lease)
+    def claim_each(owner: str) -> list[Claim]:
+        claims = []
+        for event_id in ROUND_EVENTS:
+            start.wait()
+            claims.append(registry.claim(HANDLER, event_id, owner, lease))
+        return claims
 
     with ThreadPoolExecutor(THREADS) as pool:
-        return list(pool.map(claim, [f"worker-{n}" for n in range(THREADS)]))
+        per_thread = list(pool.map(claim_each, [f"worker-{n}" for n in range(THREADS)]))
+    return {
+        event_id: [claims[n] for claims in per_thread] for n, event_id in enumerate(ROUND_EVENTS)
+    }
+
+
+def _the_one_winner(registry: SqlRegistry, event_id: str, claims: list[Claim]) -> Claim:
+    winners = [claim for claim in claims if claim.outcome is CLAIMED]
+    assert len(winners) == 1, f"{event_id}: {claims}"
+    assert all(claim.outcome is BUSY for claim in claims if claim is not winners[0])
+    status = registry.status(HANDLER, event_id)
+    assert status is not None
+    assert (status["owner"], status["attempts"]) == (winners[0].owner, winners[0].attempts)
+    return winners[0]
 
 
 def test_threads_claiming_a_new_event_at_once_give_it_to_exactly_one(
     registry: SqlRegistry,
 ) -> None:
-    claims = _claim_at_once(registry, LEASE)
-    winners = [claim for claim in claims if claim.outcome is CLAIMED]
-    assert len(winners) == 1
-    assert all(claim.outcome is BUSY for claim in claims if claim is not winners[0])
-    status = registry.status(HANDLER, EVENT)
-    assert status is not None
-    assert (status["owner"], status["attempts"]) == (winners[0].owner, 1)
+    for event_id, claims in _claim_at_once(registry, LEASE).items():
+        assert _the_one_winner(registry, event_id, claims).attempts == 1
 
 
 def test_threads_taking_over_an_expired_lease_at_once_give_it_to_exactly_one(
     registry: SqlRegistry,
 ) -> None:
-    registry.claim(HANDLER, EVENT, "crashed", SHORT_LEASE)
+    for event_id in ROUND_EVENTS:
+        registry.claim(HANDLER, event_id, "crashed", SHORT_LEASE)
     time.sleep(PAST_SHORT_LEASE)
-    claims = _claim_at_once(registry, LEASE)
-    winners = [claim for claim in claims if claim.outcome is CLAIMED]
-    assert len(winners) == 1
-    assert winners[0].attempts == 2
-    status = registry.status(HANDLER, EVENT)
-    assert status is not None
-    assert (status["owner"], status["attempts"]) == (winners[0].owner, 2)
+    for event_id, claims in _claim_at_once(registry, LEASE).items():
+        assert _the_one_winner(registry, event_id, claims).attempts == 2

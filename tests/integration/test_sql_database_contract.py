@@ -33,7 +33,6 @@ from tests.integration.sql_engines import (
     MakeDatabase,
 )
 
-
 # Waits for a go-file so that both processes call migrate() at the same moment.
 MIGRATE_IN_A_PROCESS = """
 import json, sys, time
