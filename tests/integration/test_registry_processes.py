@@ -41,6 +41,18 @@ class Workers:
         self.started: list[subprocess.Popen[str]] = []
 
     def start(self, action: str, owner: str, lease: float, *extra: str) -> subprocess.Popen[str]:
+        process = self.spawn(action, owner, lease, *extra)
+        assert _line(process) == "ready"
+        return process
+
+    def race(self, count: int, go: Path) -> list[subprocess.Popen[str]]:
+        """`count` claimers, all connected and waiting for `go` when this returns."""
+        racers = [self.spawn("claim", f"process-{n}", 30.0, "--go", str(go)) for n in range(count)]
+        for process in racers:
+            assert _line(process) == "ready"
+        return racers
+
+    def spawn(self, action: str, owner: str, lease: float, *extra: str) -> subprocess.Popen[str]:
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -60,7 +72,6 @@ class Workers:
             text=True,
         )
         self.started.append(process)
-        assert _line(process) == "ready"
         return process
 
     def kill_all(self) -> None:
@@ -116,9 +127,7 @@ def test_processes_claiming_one_event_at_once_give_it_to_exactly_one(
     postgres: SqlDatabase, workers: Workers, tmp_path: Path
 ) -> None:
     go = tmp_path / "go"
-    racers = [
-        workers.start("claim", f"process-{n}", 30.0, "--go", str(go)) for n in range(PROCESSES)
-    ]
+    racers = workers.race(PROCESSES, go)
     go.touch()
     outcomes = sorted(_finish(process)["outcome"] for process in racers)
     assert outcomes == ["busy"] * (PROCESSES - 1) + ["claimed"]
@@ -158,3 +167,22 @@ def test_a_killed_owner_blocks_the_event_until_its_lease_expires_then_another_fi
         ).all()
     assert [tuple(row) for row in recorded] == [("Person/1", 3)]
     assert registry.claim(HANDLER, EVENT, "fourth", LEASE).outcome.value == "done"
+
+
+def test_processes_taking_over_an_expired_lease_at_once_give_it_to_exactly_one(
+    postgres: SqlDatabase, workers: Workers, tmp_path: Path
+) -> None:
+    registry = SqlRegistry(postgres)
+    registry.claim(HANDLER, EVENT, "crashed", 0.2)
+    go = tmp_path / "go"
+    racers = workers.race(PROCESSES, go)
+    time.sleep(0.3)  # the crashed owner's 0.2 s lease has surely run out by now
+    go.touch()
+    results = [_finish(process) for process in racers]
+    assert sorted(result["outcome"] for result in results) == ["busy"] * (PROCESSES - 1) + [
+        "claimed"
+    ]
+    assert [result["attempts"] for result in results if result["outcome"] == "claimed"] == [2]
+    status = registry.status(HANDLER, EVENT)
+    assert status is not None
+    assert (status["status"], status["attempts"]) == ("processing", 2)
