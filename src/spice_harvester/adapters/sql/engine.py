@@ -81,6 +81,11 @@ def _postgres_engine(url: URL, engine_args: dict[str, Any]) -> Engine:
     # Without a connect timeout a black-holed host stalls a caller far beyond pool_timeout.
     if "connect_timeout" not in url.query:
         connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
+    if "options" not in url.query:
+        # psycopg prepares a statement after 5 runs, and PostgreSQL may then switch it to a
+        # generic plan made without the parameter values; for our key-list lookups that plan
+        # was 10x slower. Custom plans keep the preparing and plan for the actual keys.
+        connect_args["options"] = "-c plan_cache_mode=force_custom_plan"
     engine = create_engine(
         url.set(drivername="postgresql+psycopg"), connect_args=connect_args, **engine_args
     )
