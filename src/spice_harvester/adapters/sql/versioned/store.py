@@ -320,6 +320,20 @@ class SqlVersionedStore:
     def _chain_at(
         self, connection: Connection, db: str, ref: str, branch: str | None
     ) -> list[tuple[int, int]]:
+        # Most reads name a branch: find its head's place in one query.
+        head = connection.execute(
+            select(commits.c.timeline_id, commits.c.pos)
+            .select_from(
+                spice_databases.join(branches, branches.c.db_id == spice_databases.c.db_id).join(
+                    commits,
+                    (commits.c.db_id == branches.c.db_id)
+                    & (commits.c.commit_id == branches.c.head_commit),
+                )
+            )
+            .where(spice_databases.c.name == db, branches.c.name == ref)
+        ).one_or_none()
+        if head is not None:
+            return self._cache.chain(connection, head.timeline_id, head.pos)
         database = self._database(connection, db)
         commit, _ = resolve_ref(connection, database.db_id, ref, branch=branch)
         return self._cache.chain(connection, commit.timeline_id, commit.pos)
