@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection, insert, or_, select
 
@@ -69,6 +71,35 @@ from spice_harvester.ports.versioned_store import VersionedStore
 DEFAULT_MERGE = MergeOptions()
 
 
+@dataclass(frozen=True)
+class LockedBranch:
+    database: Database
+    row: Any
+    head: CommitInfo
+
+    def record(
+        self,
+        connection: Connection,
+        event_type: str,
+        actor: str,
+        commit_id: str,
+        payload: dict[str, Any],
+    ) -> None:
+        """A branch lifecycle event (head moved) for consumers that follow branches."""
+        admin.record_event(
+            connection,
+            self.database,
+            aggregate_type="branch",
+            aggregate_id=self.row.name,
+            seq=self.row.seq + 1,
+            event_type=event_type,
+            actor=actor,
+            branch=self.row.name,
+            commit_id=commit_id,
+            payload=payload,
+        )
+
+
 class SqlVersionedStore:
     """Git semantics over classes and instances, on SQLite or PostgreSQL alike."""
 
@@ -91,6 +122,17 @@ class SqlVersionedStore:
     def _database(self, connection: Connection, name: str, *, lock: bool = False) -> Database:
         row = admin.find_database(connection, name, lock=lock)
         return Database(row.db_id, row.name)
+
+    def _refuse_protected(self, locked: LockedBranch, what: str) -> None:
+        name = locked.row.name
+        if locked.row.protected or name in self._protected:
+            raise Forbidden(f"branch '{name}' is protected: {what}", field="branch")
+
+    def _lock_branch(self, connection: Connection, db: str, branch: str) -> LockedBranch:
+        """The branch row, locked until the transaction ends, and its head commit."""
+        database = self._database(connection, db)
+        row = branch_row(connection, database.db_id, branch, lock=True)
+        return LockedBranch(database, row, load_commit(connection, database.db_id, row.head_commit))
 
     # -- databases ----------------------------------------------------------------------
 
@@ -179,51 +221,35 @@ class SqlVersionedStore:
 
     def delete_branch(self, db: str, name: str, *, actor: str = "system") -> None:
         with self._write() as connection:
-            database = self._database(connection, db)
-            row = branch_row(connection, database.db_id, name, lock=True)
-            if row.protected or name in self._protected:
-                raise Forbidden(
-                    f"branch '{name}' is protected and cannot be deleted", field="branch"
-                )
+            locked = self._lock_branch(connection, db, name)
+            self._refuse_protected(locked, "it cannot be deleted")
+            db_id = locked.database.db_id
             connection.execute(
-                branches.delete().where(branches.c.db_id == database.db_id, branches.c.name == name)
+                branches.delete().where(branches.c.db_id == db_id, branches.c.name == name)
             )
-            admin.record_event(
+            locked.record(
                 connection,
-                database,
-                aggregate_type="branch",
-                aggregate_id=name,
-                seq=row.seq + 1,
-                event_type="BranchDeleted",
-                actor=actor,
-                branch=name,
-                payload={"head": row.head_commit},
+                "BranchDeleted",
+                actor,
+                locked.head.commit_id,
+                {"head": locked.head.commit_id},
             )
 
     def reset_branch(self, db: str, name: str, target: str, *, actor: str = "system") -> BranchInfo:
         """Moves a head back (or anywhere); the commits stay readable by id."""
         with self._write() as connection:
-            database = self._database(connection, db)
-            row = branch_row(connection, database.db_id, name, lock=True)
-            if row.protected or name in self._protected:
-                raise Forbidden(
-                    f"branch '{name}' is protected: its history cannot be reset", field="branch"
-                )
-            commit, _ = resolve_ref(connection, database.db_id, target, branch=name)
-            move_head(connection, database, name, commit.commit_id)
-            admin.record_event(
+            locked = self._lock_branch(connection, db, name)
+            self._refuse_protected(locked, "its history cannot be reset")
+            commit, _ = resolve_ref(connection, locked.database.db_id, target, branch=name)
+            move_head(connection, locked.database, name, commit.commit_id)
+            locked.record(
                 connection,
-                database,
-                aggregate_type="branch",
-                aggregate_id=name,
-                seq=row.seq + 1,
-                event_type="BranchReset",
-                actor=actor,
-                branch=name,
-                commit_id=commit.commit_id,
-                payload={"from": row.head_commit, "to": commit.commit_id},
+                "BranchReset",
+                actor,
+                commit.commit_id,
+                {"from": locked.head.commit_id, "to": commit.commit_id},
             )
-            return branch_info(branch_row(connection, database.db_id, name))
+            return branch_info(branch_row(connection, locked.database.db_id, name))
 
     # -- writes -------------------------------------------------------------------------
 
@@ -474,26 +500,19 @@ class SqlVersionedStore:
         options: MergeOptions = DEFAULT_MERGE,
     ) -> MergeResult:
         with self._write() as connection:
-            database = self._database(connection, db)
-            row = branch_row(connection, database.db_id, target_branch, lock=True)
-            target = load_commit(connection, database.db_id, row.head_commit)
-            source_commit, _ = resolve_ref(connection, database.db_id, source)
+            locked = self._lock_branch(connection, db, target_branch)
+            source_commit, _ = resolve_ref(connection, locked.database.db_id, source)
             meta = CommitMeta(author, message or f"Merge {source} into {target_branch}")
-            result = Merger(connection, database, self._cache).merge(
-                source_commit, target_branch, target, meta, options
+            result = Merger(connection, locked.database, self._cache).merge(
+                source_commit, target_branch, locked.head, meta, options
             )
             if result.status == "fast_forward":
-                admin.record_event(
+                locked.record(
                     connection,
-                    database,
-                    aggregate_type="branch",
-                    aggregate_id=target_branch,
-                    seq=row.seq + 1,
-                    event_type="BranchFastForwarded",
-                    actor=author,
-                    branch=target_branch,
-                    commit_id=result.commit.commit_id,
-                    payload={"from": target.commit_id, "to": result.commit.commit_id},
+                    "BranchFastForwarded",
+                    author,
+                    result.commit.commit_id,
+                    {"from": locked.head.commit_id, "to": result.commit.commit_id},
                 )
             return result
 
@@ -508,13 +527,11 @@ class SqlVersionedStore:
         options: MergeOptions = DEFAULT_MERGE,
     ) -> CommitInfo:
         with self._write() as connection:
-            database = self._database(connection, db)
-            row = branch_row(connection, database.db_id, branch, lock=True)
-            head = load_commit(connection, database.db_id, row.head_commit)
-            undone, _ = resolve_ref(connection, database.db_id, commit, branch=branch)
+            locked = self._lock_branch(connection, db, branch)
+            undone, _ = resolve_ref(connection, locked.database.db_id, commit, branch=branch)
             meta = CommitMeta(author, message or f'Revert "{undone.message}"')
-            return Merger(connection, database, self._cache).revert(
-                undone, branch, head, meta, options
+            return Merger(connection, locked.database, self._cache).revert(
+                undone, branch, locked.head, meta, options
             )
 
     def rebase(
@@ -527,30 +544,20 @@ class SqlVersionedStore:
         options: MergeOptions = DEFAULT_MERGE,
     ) -> tuple[str, CommitInfo, int]:
         with self._write() as connection:
-            database = self._database(connection, db)
-            row = branch_row(connection, database.db_id, branch, lock=True)
-            if row.protected or branch in self._protected:
-                raise Forbidden(
-                    f"branch '{branch}' is protected: it cannot be rebased", field="branch"
-                )
-            head = load_commit(connection, database.db_id, row.head_commit)
-            onto_commit, _ = resolve_ref(connection, database.db_id, onto)
-            status, new_head, count = Merger(connection, database, self._cache).rebase(
-                branch, head, onto_commit, options
+            locked = self._lock_branch(connection, db, branch)
+            self._refuse_protected(locked, "it cannot be rebased")
+            onto_commit, _ = resolve_ref(connection, locked.database.db_id, onto)
+            status, new_head, count = Merger(connection, locked.database, self._cache).rebase(
+                branch, locked.head, onto_commit, options
             )
             if status != "up_to_date":
-                admin.record_event(
+                locked.record(
                     connection,
-                    database,
-                    aggregate_type="branch",
-                    aggregate_id=branch,
-                    seq=row.seq + 1,
-                    event_type="BranchRebased",
-                    actor=actor,
-                    branch=branch,
-                    commit_id=new_head.commit_id,
-                    payload={
-                        "from": head.commit_id,
+                    "BranchRebased",
+                    actor,
+                    new_head.commit_id,
+                    {
+                        "from": locked.head.commit_id,
                         "to": new_head.commit_id,
                         "onto": onto_commit.commit_id,
                     },
