@@ -97,6 +97,7 @@ commits = Table(
     Column("timeline_id", BigInteger, nullable=False),
     Column("pos", Integer, nullable=False),
     Column("generation", Integer, nullable=False),
+    Column("parent_ids", _JSON, nullable=False),
     Column("author", String(255), nullable=False),
     Column("message", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),

@@ -124,6 +124,7 @@ def create_database(
             timeline_id=int(root_key[0]),
             pos=1,
             generation=1,
+            parent_ids=[],
             author=actor,
             message=message,
             created_at=now,

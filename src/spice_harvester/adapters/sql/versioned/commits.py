@@ -7,13 +7,14 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, or_, select, tuple_
 
-from spice_harvester.adapters.sql.tables import branches, commit_parents, commits
+from spice_harvester.adapters.sql.tables import branches, commits
 from spice_harvester.domain.errors import MalformedInput, NotFound
 from spice_harvester.domain.versioning.model import BranchInfo, CommitInfo
 from spice_harvester.domain.versioning.refs import HEAD, parse_ref
 
-_COMMIT_COLUMNS = (
+COMMIT_COLUMNS = (
     commits.c.commit_id,
+    commits.c.parent_ids,
     commits.c.author,
     commits.c.message,
     commits.c.created_at,
@@ -26,26 +27,10 @@ _COMMIT_COLUMNS = (
 )
 
 
-def _parents_of(connection: Connection, db_id: int, ids: list[str]) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {commit_id: [] for commit_id in ids}
-    for start in range(0, len(ids), 500):
-        rows = connection.execute(
-            select(commit_parents.c.commit_id, commit_parents.c.parent_id)
-            .where(
-                commit_parents.c.db_id == db_id,
-                commit_parents.c.commit_id.in_(ids[start : start + 500]),
-            )
-            .order_by(commit_parents.c.commit_id, commit_parents.c.idx)
-        )
-        for row in rows:
-            found[row.commit_id].append(row.parent_id)
-    return found
-
-
-def _info(row: Any, parents: list[str]) -> CommitInfo:
+def commit_info(row: Any) -> CommitInfo:
     return CommitInfo(
         commit_id=row.commit_id,
-        parents=tuple(parents),
+        parents=tuple(row.parent_ids),
         author=row.author,
         message=row.message,
         created_at=row.created_at,
@@ -61,10 +46,8 @@ def _info(row: Any, parents: list[str]) -> CommitInfo:
 def load_commits(
     connection: Connection, db_id: int, where: ColumnElement[bool]
 ) -> list[CommitInfo]:
-    rows = connection.execute(select(*_COMMIT_COLUMNS).where(commits.c.db_id == db_id, where))
-    listed = list(rows)
-    parents = _parents_of(connection, db_id, [row.commit_id for row in listed])
-    return [_info(row, parents[row.commit_id]) for row in listed]
+    rows = connection.execute(select(*COMMIT_COLUMNS).where(commits.c.db_id == db_id, where))
+    return [commit_info(row) for row in rows]
 
 
 def load_commit(connection: Connection, db_id: int, commit_id: str) -> CommitInfo:

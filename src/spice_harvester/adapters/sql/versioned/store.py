@@ -129,10 +129,33 @@ class SqlVersionedStore:
             raise Forbidden(f"branch '{name}' is protected: {what}", field="branch")
 
     def _lock_branch(self, connection: Connection, db: str, branch: str) -> LockedBranch:
-        """The branch row, locked until the transaction ends, and its head commit."""
-        database = self._database(connection, db)
-        row = branch_row(connection, database.db_id, branch, lock=True)
-        return LockedBranch(database, row, load_commit(connection, database.db_id, row.head_commit))
+        """The branch row, locked until the transaction ends, and its head commit.
+
+        The head is read after the lock, in a second query: joined into the locking query,
+        PostgreSQL would re-check the join against the head a concurrent writer just moved
+        and return no row at all.
+        """
+        row = connection.execute(
+            select(
+                spice_databases.c.db_id,
+                spice_databases.c.name.label("db_name"),
+                branches.c.name,
+                branches.c.seq,
+                branches.c.protected,
+                branches.c.head_commit,
+            )
+            .select_from(
+                spice_databases.join(branches, branches.c.db_id == spice_databases.c.db_id)
+            )
+            .where(spice_databases.c.name == db, branches.c.name == branch)
+            .with_for_update(of=branches)
+        ).one_or_none()
+        if row is None:
+            database = self._database(connection, db)  # NotFound names the database first
+            branch_row(connection, database.db_id, branch)  # and then the branch
+            raise AssertionError("a branch that exists was not found")
+        database = Database(row.db_id, row.db_name)
+        return LockedBranch(database, row, load_commit(connection, row.db_id, row.head_commit))
 
     # -- databases ----------------------------------------------------------------------
 
@@ -264,17 +287,18 @@ class SqlVersionedStore:
             }
         )
         with self._write() as connection:
-            database = self._database(connection, db)
-            row = branch_row(connection, database.db_id, request.branch, lock=True)
-            replay = self._replay(connection, database, request, fingerprint)
+            locked = self._lock_branch(connection, db, request.branch)
+            replay = self._replay(connection, locked.database, request, fingerprint)
             if replay is not None:
                 return replay
-            head = load_commit(connection, database.db_id, row.head_commit)
+            head = locked.head
             chain = self._cache.chain(connection, head.timeline_id, head.pos)
             current = reads.get_many(connection, chain, [c.ref.key for c in request.changes])
             writes = _writes_for(request, current)
             meta = CommitMeta(request.author, request.message, request.command_id, fingerprint)
-            return write_commit(connection, database, request.branch, head, writes, current, meta)
+            return write_commit(
+                connection, locked.database, request.branch, head, writes, current, meta
+            )
 
     def _replay(
         self, connection: Connection, database: Database, request: CommitRequest, fingerprint: str

@@ -57,22 +57,26 @@ def place_commit(connection: Connection, db: Database, head: CommitInfo) -> tupl
     """Appends to the head's timeline when the head is its tip; otherwise forks a new one.
 
     This is what makes branching O(1): a branch, a reset or a fast-forward only moves a
-    pointer, and the first commit after it opens a timeline of its own.
+    pointer, and the first commit after it opens a timeline of its own. The conditional
+    UPDATE both claims the next position and locks the timeline until the commit ends.
     """
-    row = connection.execute(
-        select(timelines.c.tip_pos, timelines.c.depth)
-        .where(timelines.c.timeline_id == head.timeline_id)
-        .with_for_update()
-    ).one()
-    if row.tip_pos == head.pos:
+    claimed = connection.execute(
+        update(timelines)
+        .where(timelines.c.timeline_id == head.timeline_id, timelines.c.tip_pos == head.pos)
+        .values(tip_pos=head.pos + 1)
+    )
+    if claimed.rowcount == 1:
         return head.timeline_id, head.pos + 1
+    depth = connection.execute(
+        select(timelines.c.depth).where(timelines.c.timeline_id == head.timeline_id)
+    ).scalar_one()
     created = connection.execute(
         insert(timelines).values(
             db_id=db.db_id,
             parent_timeline_id=head.timeline_id,
             fork_pos=head.pos,
-            depth=row.depth + 1,
-            tip_pos=0,
+            depth=depth + 1,
+            tip_pos=1,
         )
     )
     key = created.inserted_primary_key
@@ -173,6 +177,7 @@ def write_commit(
             timeline_id=timeline_id,
             pos=pos,
             generation=generation,
+            parent_ids=[parent.commit_id for parent in parents],
             author=meta.author,
             message=meta.message,
             created_at=created_at,
@@ -197,9 +202,6 @@ def write_commit(
             }
             for index, parent in enumerate(parents)
         ],
-    )
-    connection.execute(
-        update(timelines).where(timelines.c.timeline_id == timeline_id).values(tip_pos=pos)
     )
     move_head(connection, db, branch, commit_id)
     info = CommitInfo(

@@ -44,6 +44,8 @@ def upgrade() -> None:
         sa.Column("timeline_id", sa.BigInteger(), nullable=False),
         sa.Column("pos", sa.Integer(), nullable=False),
         sa.Column("generation", sa.Integer(), nullable=False),
+        # Ordered parent ids, so reading a commit is one row; commit_parents indexes merges.
+        sa.Column("parent_ids", JSON, nullable=False),
         sa.Column("author", sa.String(255), nullable=False),
         sa.Column("message", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
