@@ -1,0 +1,19 @@
+"""Export and import of a database's whole history as JSON Lines, ids and hashes intact."""
+
+from spice_harvester.adapters.sql.versioned.exchange.export import export_history
+from spice_harvester.adapters.sql.versioned.exchange.files import (
+    read_history_file,
+    write_history_file,
+)
+from spice_harvester.adapters.sql.versioned.exchange.importer import import_history, state_hashes
+from spice_harvester.adapters.sql.versioned.exchange.records import FORMAT, VERSION
+
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "export_history",
+    "import_history",
+    "read_history_file",
+    "state_hashes",
+    "write_history_file",
+]
