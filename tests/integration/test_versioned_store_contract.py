@@ -501,3 +501,16 @@ def test_concurrent_writers_with_the_same_expected_seq_have_one_winner(
     state = store.get(DB, "main", person("p1"))
     assert state is not None
     assert state.seq == 2
+
+
+def test_a_branch_committing_first_never_pushes_main_onto_a_deeper_line(
+    store: SqlVersionedStore,
+) -> None:
+    root = store.resolve(DB, "main")
+    for n in range(3):
+        store.create_branch(DB, f"early{n}")
+        write(store, f"early{n}", create(person(f"b{n}"), {}))
+        write(store, "main", create(person(f"m{n}"), {}))
+    # Main kept appending to its own timeline: its reads stay one level deep.
+    assert store.resolve(DB, "main").timeline_id == root.timeline_id
+    assert store.resolve(DB, "early2").timeline_id != root.timeline_id

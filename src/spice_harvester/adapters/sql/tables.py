@@ -87,6 +87,7 @@ timelines = Table(
     Column("fork_pos", Integer),
     Column("depth", Integer, nullable=False),
     Column("tip_pos", Integer, nullable=False),
+    Column("owner_branch", String(100)),
 )
 
 commits = Table(

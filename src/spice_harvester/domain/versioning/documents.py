@@ -58,6 +58,7 @@ class DocState:
     seq: int
     data: Data | None
     commit_id: str
+    doc_hash: str | None = None  # as stored, so a writer need not hash the old version again
 
     @property
     def exists(self) -> bool:

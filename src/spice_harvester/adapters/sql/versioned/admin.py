@@ -100,7 +100,12 @@ def create_database(
     db = Database(int(key[0]), name)
     root = connection.execute(
         insert(timelines).values(
-            db_id=db.db_id, parent_timeline_id=None, fork_pos=None, depth=1, tip_pos=1
+            db_id=db.db_id,
+            parent_timeline_id=None,
+            fork_pos=None,
+            depth=1,
+            tip_pos=1,
+            owner_branch=MAIN,
         )
     )
     root_key = root.inserted_primary_key

@@ -23,6 +23,7 @@ from spice_harvester.domain.versioning.documents import DocRef, DocState, DocTyp
 CHUNK = 500
 _dv = doc_versions.c
 _COLUMNS = (
+    _dv.doc_hash,
     _dv.doc_key,
     _dv.doc_type,
     _dv.class_id,
@@ -52,7 +53,7 @@ def within(table: Any, levels: Chain) -> ColumnElement[bool]:
 
 def state_of(row: Any) -> DocState:
     ref = DocRef(row.doc_type, row.class_id or row.doc_id, row.doc_id)
-    return DocState(ref, row.seq, None if row.deleted else row.data, row.commit_id)
+    return DocState(ref, row.seq, None if row.deleted else row.data, row.commit_id, row.doc_hash)
 
 
 def get_many(connection: Connection, chain: Chain, keys: Iterable[str]) -> dict[str, DocState]:

@@ -53,8 +53,11 @@ class Write:
     event_id: str | None = None
 
 
-def place_commit(connection: Connection, db: Database, head: CommitInfo) -> tuple[int, int]:
-    """Appends to the head's timeline when the head is its tip; otherwise forks a new one.
+def place_commit(
+    connection: Connection, db: Database, branch: str, head: CommitInfo
+) -> tuple[int, int]:
+    """Appends to the head's timeline when the head is its tip and the timeline is this
+    branch's own; otherwise opens a new timeline for the branch, forking at the head.
 
     This is what makes branching O(1): a branch, a reset or a fast-forward only moves a
     pointer, and the first commit after it opens a timeline of its own. The conditional
@@ -62,7 +65,11 @@ def place_commit(connection: Connection, db: Database, head: CommitInfo) -> tupl
     """
     claimed = connection.execute(
         update(timelines)
-        .where(timelines.c.timeline_id == head.timeline_id, timelines.c.tip_pos == head.pos)
+        .where(
+            timelines.c.timeline_id == head.timeline_id,
+            timelines.c.tip_pos == head.pos,
+            timelines.c.owner_branch == branch,
+        )
         .values(tip_pos=head.pos + 1)
     )
     if claimed.rowcount == 1:
@@ -77,6 +84,7 @@ def place_commit(connection: Connection, db: Database, head: CommitInfo) -> tupl
             fork_pos=head.pos,
             depth=depth + 1,
             tip_pos=1,
+            owner_branch=branch,
         )
     )
     key = created.inserted_primary_key
@@ -100,7 +108,7 @@ def write_commit(
 ) -> CommitResult:
     """Writes one commit on `branch` whose first parent is `head`; the caller holds the
     branch lock and has checked every precondition."""
-    timeline_id, pos = place_commit(connection, db, head)
+    timeline_id, pos = place_commit(connection, db, branch, head)
     created_at = datetime.now(UTC)
     state_hash, doc_count = head.state_hash, head.doc_count
     doc_rows, event_rows, written = [], [], []
@@ -108,7 +116,10 @@ def write_commit(
         before_state = current.get(write.ref.key)
         before, seq = data_of(before_state), seq_of(before_state) + 1
         new_hash = None if write.after is None else doc_hash(write.ref.key, write.after)
-        old_hash = None if before is None else doc_hash(write.ref.key, before)
+        old_hash = None
+        if before is not None:
+            assert before_state is not None
+            old_hash = before_state.doc_hash or doc_hash(write.ref.key, before)
         state_hash = add_to_state(state_hash, new_hash, old_hash)
         doc_count += (write.after is not None) - (before is not None)
         event = event_for(write.ref, before, write.after)

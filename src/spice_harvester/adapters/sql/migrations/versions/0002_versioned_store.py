@@ -34,6 +34,10 @@ def upgrade() -> None:
         sa.Column("fork_pos", sa.Integer(), nullable=True),
         sa.Column("depth", sa.Integer(), nullable=False),
         sa.Column("tip_pos", sa.Integer(), nullable=False),
+        # The branch that opened the timeline: only it appends there, so a branch's first
+        # commit never takes over the end of its base's timeline (which would push the base
+        # onto a deeper chain).
+        sa.Column("owner_branch", sa.String(100), nullable=True),
         sqlite_autoincrement=True,
     )
     op.create_index("ix_timelines_db", "timelines", ["db_id"])

@@ -70,7 +70,7 @@ def _timeline_records(
     # whatever ids the storage handed out. A parent is always older than its children.
     query = (
         select(timelines.c.timeline_id, timelines.c.parent_timeline_id)
-        .add_columns(timelines.c.fork_pos, timelines.c.depth)
+        .add_columns(timelines.c.fork_pos, timelines.c.depth, timelines.c.owner_branch)
         .where(timelines.c.db_id == db_id)
         .order_by(timelines.c.timeline_id)
     )
@@ -83,6 +83,7 @@ def _timeline_records(
             "parent": None if parent is None else file_ids[parent],
             "fork_pos": row.fork_pos,
             "depth": row.depth,
+            "owner": row.owner_branch,
         }
 
 

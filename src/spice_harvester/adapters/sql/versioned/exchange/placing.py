@@ -90,6 +90,7 @@ class Timelines:
                 "fork_pos": t.fork_pos,
                 "depth": t.depth,
                 "tip_pos": 0,
+                "owner_branch": t.owner,
             }
             for t in self.pending.values()
         ]

@@ -67,6 +67,7 @@ class TimelineRecord(_Record):
     parent: Count | None = None
     fork_pos: Count | None = None
     depth: Count
+    owner: str | None = None  # the branch that appends to it
 
 
 class EventRecord(_Record):
