@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, or_, select, tuple_
+from sqlalchemy import ColumnElement, Connection, select, tuple_
 
 from spice_harvester.adapters.sql.tables import branches, commits
 from spice_harvester.domain.errors import MalformedInput, NotFound
@@ -146,22 +146,3 @@ def _step(
             raise NotFound(f"'{ref}' goes back past the first commit")
         commit = load_commit(connection, db_id, commit.parents[0])
     return commit
-
-
-def commits_between(
-    connection: Connection, db_id: int, lower: dict[int, int], upper: dict[int, int]
-) -> list[CommitInfo]:
-    """Commits that are ancestors of `upper`'s commit but not of `lower`'s (by frontier)."""
-    ranges = [
-        and_(
-            commits.c.timeline_id == timeline,
-            commits.c.pos > lower.get(timeline, 0),
-            commits.c.pos <= high,
-        )
-        for timeline, high in upper.items()
-        if high > lower.get(timeline, 0)
-    ]
-    if not ranges:
-        return []
-    found = load_commits(connection, db_id, or_(*ranges))
-    return sorted(found, key=lambda info: (info.generation, info.created_at, info.commit_id))

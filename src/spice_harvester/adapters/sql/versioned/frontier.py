@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, and_, or_, select
+from typing import Any
 
-from spice_harvester.adapters.sql.tables import commit_parents, doc_versions
-from spice_harvester.adapters.sql.versioned.commits import commits_at
+from sqlalchemy import ColumnElement, Connection, and_, or_, select
+
+from spice_harvester.adapters.sql.tables import commit_parents, commits, doc_versions
+from spice_harvester.adapters.sql.versioned.commits import commits_at, load_commits
 from spice_harvester.adapters.sql.versioned.timelines import TimelineCache
 from spice_harvester.domain.versioning.model import CommitInfo
 
@@ -56,21 +58,39 @@ def merge_base(
     return max(candidates, key=lambda info: (info.generation, info.commit_id))
 
 
-def changed_keys(connection: Connection, since: Frontier, until: Frontier) -> set[str]:
-    """Documents written by commits that are ancestors of `until` but not of `since`."""
+def between(table: Any, since: Frontier, until: Frontier) -> ColumnElement[bool] | None:
+    """Rows of `table` (commits or document versions) placed on commits that are ancestors
+    of `until` but not of `since`; None when there are none."""
     ranges = [
         and_(
-            doc_versions.c.timeline_id == timeline,
-            doc_versions.c.pos > since.get(timeline, 0),
-            doc_versions.c.pos <= high,
+            table.c.timeline_id == timeline,
+            table.c.pos > since.get(timeline, 0),
+            table.c.pos <= high,
         )
         for timeline, high in until.items()
         if high > since.get(timeline, 0)
     ]
-    if not ranges:
+    return or_(*ranges) if ranges else None
+
+
+def changed_keys(connection: Connection, since: Frontier, until: Frontier) -> set[str]:
+    """Documents written by commits that are ancestors of `until` but not of `since`."""
+    where = between(doc_versions, since, until)
+    if where is None:
         return set()
-    rows = connection.execute(select(doc_versions.c.doc_key).where(or_(*ranges)).distinct())
+    rows = connection.execute(select(doc_versions.c.doc_key).where(where).distinct())
     return {row.doc_key for row in rows}
+
+
+def commits_between(
+    connection: Connection, db_id: int, since: Frontier, until: Frontier
+) -> list[CommitInfo]:
+    """Commits that are ancestors of `until` but not of `since`, oldest first."""
+    where = between(commits, since, until)
+    if where is None:
+        return []
+    found = load_commits(connection, db_id, where)
+    return sorted(found, key=lambda info: (info.generation, info.created_at, info.commit_id))
 
 
 def keys_of_commit(connection: Connection, commit: CommitInfo) -> set[str]:

@@ -6,9 +6,10 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection
 
-from spice_harvester.adapters.sql.versioned.commits import commits_between, load_commit
+from spice_harvester.adapters.sql.versioned.commits import load_commit
 from spice_harvester.adapters.sql.versioned.frontier import (
     changed_keys,
+    commits_between,
     frontier_of,
     keys_of_commit,
     merge_base,
