@@ -17,6 +17,9 @@ from spice_harvester.settings import ServiceName, Settings
 
 if TYPE_CHECKING:
     from spice_harvester.adapters.sql.database import SqlDatabase
+    from spice_harvester.application.commands import CommandRunner
+    from spice_harvester.ports.audit import AuditLog
+    from spice_harvester.ports.versioned_store import VersionedStore
 
 # Funnel is stateless; BFF keeps its own tables (API keys, audit) beside the store.
 NEEDS_DATABASE: dict[ServiceName, bool] = {"oms": True, "bff": True, "funnel": False}
@@ -59,6 +62,9 @@ class Resources:
     database: SqlDatabase | None = None
     redis: Redis | None = None
     peers: dict[str, httpx.AsyncClient] = field(default_factory=dict)
+    store: VersionedStore | None = None
+    commands: CommandRunner | None = None
+    audit: AuditLog | None = None
 
     def dependencies(self) -> list[Dependency]:
         found: list[Dependency] = []
@@ -94,12 +100,28 @@ def _peer_probe(client: httpx.AsyncClient, name: str) -> Probe:
     return probe
 
 
+def _wire_oms(resources: Resources) -> None:
+    from spice_harvester.adapters.sql.audit import SqlAuditLog
+    from spice_harvester.adapters.sql.commands import SqlCommandStore
+    from spice_harvester.adapters.sql.versioned.store import SqlVersionedStore
+    from spice_harvester.application.commands import CommandRunner
+
+    assert resources.database is not None
+    resources.store = SqlVersionedStore(
+        resources.database, protected_branches=resources.settings.protected_branches
+    )
+    resources.commands = CommandRunner(SqlCommandStore(resources.database))
+    resources.audit = SqlAuditLog(resources.database)
+
+
 def open_resources(settings: Settings, service: ServiceName) -> Resources:
     resources = Resources(settings, service)
     if NEEDS_DATABASE[service]:
         resources.database = open_database(settings, service)
     if settings.redis_url is not None:
         resources.redis = open_redis(settings.redis_url.get_secret_value())
+    if service == "oms":
+        _wire_oms(resources)
     if service == "bff":
         resources.peers["oms"] = open_peer_client(
             settings.base_url("oms"), settings.request_timeout

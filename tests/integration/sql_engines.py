@@ -14,7 +14,7 @@ FAST_FAIL = DatabasePoolSettings(pool_size=1, max_overflow=0, pool_timeout=0.2)
 
 MakeDatabase = Callable[..., SqlDatabase]
 # Every shipped migration, oldest first: a new migration must be added here by hand.
-REVISIONS = ("0001_initial", "0002_versioned_store")
+REVISIONS = ("0001_initial", "0002_versioned_store", "0003_commands_audit")
 HEAD = REVISIONS[-1]
 
 

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from sqlalchemy import Connection, Row, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from spice_harvester.adapters.sql.database import SqlDatabase
+from spice_harvester.adapters.sql.dialect import insert_for
 from spice_harvester.adapters.sql.tables import spice_meta
 from spice_harvester.domain.errors import ConcurrencyConflict
 from spice_harvester.ports.meta import MetaEntry
@@ -80,9 +80,8 @@ class SqlMetaStore:
 
 
 def _upsert(connection: Connection, key: str, value: str, now: datetime) -> int:
-    insert = _insert_for(connection)
     statement = (
-        insert(spice_meta)
+        insert_for(connection, spice_meta)
         .values(key=key, value=value, version=1, updated_at=now)
         .on_conflict_do_update(
             index_elements=[_table.key],
@@ -97,18 +96,13 @@ def _upsert(connection: Connection, key: str, value: str, now: datetime) -> int:
 def _insert_if_absent(connection: Connection, key: str, value: str, now: datetime) -> bool:
     # ON CONFLICT DO NOTHING rather than catching the unique violation: on PostgreSQL a
     # failed INSERT poisons the transaction, and we still need to read the current version.
-    insert = _insert_for(connection)
     statement = (
-        insert(spice_meta)
+        insert_for(connection, spice_meta)
         .values(key=key, value=value, version=1, updated_at=now)
         .on_conflict_do_nothing(index_elements=[_table.key])
         .returning(_table.key)
     )
     return connection.execute(statement).first() is not None
-
-
-def _insert_for(connection: Connection) -> Any:
-    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
 
 
 def _current_version(connection: Connection, key: str) -> int:

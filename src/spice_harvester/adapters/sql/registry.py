@@ -7,7 +7,6 @@ from typing import Any, Final
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Table,
     and_,
     case,
     or_,
@@ -15,9 +14,9 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from spice_harvester.adapters.sql.database import SqlDatabase
+from spice_harvester.adapters.sql.dialect import insert_for
 from spice_harvester.adapters.sql.tables import aggregate_versions, processed_events
 from spice_harvester.domain.errors import LeaseLost
 from spice_harvester.ports.registry import Claim, ClaimOutcome
@@ -200,7 +199,7 @@ def _insert_new(
     # ON CONFLICT DO NOTHING rather than catching the unique violation: on PostgreSQL a
     # failed INSERT poisons the transaction, and the UPDATE still has to run in it.
     statement = (
-        _insert(connection, processed_events)
+        insert_for(connection, processed_events)
         .values(
             handler=handler,
             event_id=event_id,
@@ -219,7 +218,7 @@ def _insert_new(
 def _record_seq(
     connection: Connection, handler: str, aggregate_key: str, seq: int, now: float
 ) -> None:
-    statement = _insert(connection, aggregate_versions).values(
+    statement = insert_for(connection, aggregate_versions).values(
         handler=handler, aggregate_key=aggregate_key, last_seq=seq, updated_at=now
     )
     # CASE rather than GREATEST/max(): the same expression works on both engines, and an
@@ -234,12 +233,6 @@ def _record_seq(
             set_={"last_seq": highest, "updated_at": now},
         )
     )
-
-
-def _insert(connection: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
-    if connection.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
 
 
 def _lease_lost(handler: str, event_id: str, owner: str) -> LeaseLost:

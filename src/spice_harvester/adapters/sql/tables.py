@@ -198,3 +198,36 @@ aggregate_versions = Table(
     Column("last_seq", Integer, nullable=False),
     Column("updated_at", Float, nullable=False),
 )
+
+commands = Table(
+    "commands",
+    metadata,
+    Column("command_id", String(255), primary_key=True),
+    Column("db_name", String(64)),
+    Column("kind", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("progress", _JSON),
+    Column("result", _JSON),
+    Column("error", _JSON),
+    Column("history", _JSON, nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("entry_id", BigInteger, primary_key=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("service", String(32), nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("action", String(100), nullable=False),
+    Column("target", String(400)),
+    Column("outcome", String(32), nullable=False),
+    Column("client", String(100)),
+    Column("details", _JSON, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+)

@@ -81,6 +81,7 @@ class CommitRequest:
     message: str
     changes: tuple[Change, ...]
     command_id: str | None = None
+    allow_empty: bool = False  # an explicit commit with a message and no changes
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from spice_harvester.services.factory import build_service
+from spice_harvester.services.oms.routers import branches, commands, databases, versions
 from spice_harvester.settings import Settings
 
-ROUTERS: list[APIRouter] = []
+ROUTERS: list[APIRouter] = [databases.router, branches.router, versions.router, commands.router]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

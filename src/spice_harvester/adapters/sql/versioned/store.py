@@ -606,7 +606,7 @@ class SqlVersionedStore:
 
 
 def _writes_for(request: CommitRequest, current: dict[str, DocState]) -> list[Write]:
-    if not request.changes:
+    if not request.changes and not request.allow_empty:
         raise ValidationFailed("a commit needs at least one change", field="changes")
     seen: set[str] = set()
     writes = []

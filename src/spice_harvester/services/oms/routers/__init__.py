@@ -1,0 +1,1 @@
+"""OMS routes, one module per resource of API.md."""
