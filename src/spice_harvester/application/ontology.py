@@ -1,0 +1,131 @@
+"""Class use cases: read the branch's schema, and write a class with its inverses in one commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from spice_harvester.domain.errors import NotFound, ValidationFailed
+from spice_harvester.domain.ontology.classes import ClassDef
+from spice_harvester.domain.ontology.schema import Schema, SchemaLimits
+from spice_harvester.domain.versioning.changes import Change, ChangeKind
+from spice_harvester.domain.versioning.documents import DocRef, DocState
+from spice_harvester.domain.versioning.model import CommitRequest, CommitResult
+from spice_harvester.ports.versioned_store import VersionedStore
+from spice_harvester.settings import Settings
+
+SCHEMA_PAGE = 1000
+
+
+def limits_from(settings: Settings) -> SchemaLimits:
+    validation = settings.oms.validation
+    return SchemaLimits(validation.max_property_count, validation.max_relationship_depth)
+
+
+@dataclass(frozen=True)
+class StoredClass:
+    definition: ClassDef
+    version: int
+    commit_id: str
+
+    def as_api(self) -> dict[str, Any]:
+        return {**self.definition.to_api(), "version": self.version, "commit_id": self.commit_id}
+
+
+def stored_classes(store: VersionedStore, db: str, ref: str) -> dict[str, StoredClass]:
+    """Every class at `ref`, with its version; the schema is small, so it is read whole."""
+    found: dict[str, StoredClass] = {}
+    offset = 0
+    while True:
+        page = store.list_docs(db, ref, "class", None, limit=SCHEMA_PAGE, offset=offset)
+        for state in page.items:
+            found[state.ref.doc_id] = _stored(state)
+        offset += SCHEMA_PAGE
+        if offset >= page.total:
+            return found
+
+
+def _stored(state: DocState) -> StoredClass:
+    assert state.data is not None
+    return StoredClass(ClassDef.from_api(state.data), state.seq, state.commit_id)
+
+
+def load_schema(store: VersionedStore, db: str, ref: str, limits: SchemaLimits) -> Schema:
+    return Schema({cid: c.definition for cid, c in stored_classes(store, db, ref).items()}, limits)
+
+
+def get_class(store: VersionedStore, db: str, ref: str, class_id: str) -> StoredClass:
+    state = store.get(db, ref, DocRef.of_class(class_id))
+    if state is None:
+        raise NotFound(f"class '{class_id}' does not exist", field="class_id")
+    return _stored(state)
+
+
+class ClassWriter:
+    """Validates a class change against the branch head's schema and commits it together with
+    the inverse relationships it keeps in step on other classes."""
+
+    def __init__(self, store: VersionedStore, limits: SchemaLimits) -> None:
+        self.store = store
+        self.limits = limits
+
+    def _commit(
+        self, db: str, branch: str, actor: str, message: str, command_id: str, changes: list[Change]
+    ) -> CommitResult:
+        return self.store.commit(
+            db, CommitRequest(branch, actor, message, tuple(changes), command_id=command_id)
+        )
+
+    def create(
+        self, db: str, branch: str, payload: Any, actor: str, command_id: str
+    ) -> tuple[ClassDef, CommitResult]:
+        new = ClassDef.from_api(payload)
+        schema = load_schema(self.store, db, branch, self.limits)
+        schema.check_class(new)
+        changes = [Change(DocRef.of_class(new.id), ChangeKind.CREATE, new.to_api(), expected_seq=0)]
+        changes += [_replace(update) for update in schema.inverse_updates(new)]
+        return new, self._commit(db, branch, actor, f"Create class {new.id}", command_id, changes)
+
+    def update(
+        self,
+        db: str,
+        branch: str,
+        class_id: str,
+        payload: Any,
+        expected_seq: int,
+        actor: str,
+        command_id: str,
+    ) -> tuple[ClassDef, CommitResult]:
+        new = ClassDef.from_api(
+            {"id": class_id, **payload} if isinstance(payload, dict) else payload
+        )
+        schema = load_schema(self.store, db, branch, self.limits)
+        schema.check_class(new, replacing=class_id)
+        changes = [
+            Change(
+                DocRef.of_class(class_id),
+                ChangeKind.REPLACE,
+                new.to_api(),
+                expected_seq=expected_seq,
+            )
+        ]
+        changes += [_replace(update) for update in schema.inverse_updates(new)]
+        return new, self._commit(db, branch, actor, f"Update class {class_id}", command_id, changes)
+
+    def delete(
+        self, db: str, branch: str, class_id: str, expected_seq: int, actor: str, command_id: str
+    ) -> CommitResult:
+        schema = load_schema(self.store, db, branch, self.limits)
+        schema.class_def(class_id)
+        schema.without_class(class_id)
+        if self.store.count(db, branch, "instance", class_id):
+            raise ValidationFailed(
+                f"class '{class_id}' still has instances: delete them first", field="class_id"
+            )
+        changes = [Change(DocRef.of_class(class_id), ChangeKind.DELETE, expected_seq=expected_seq)]
+        changes += [_replace(update) for update in schema.removal_updates(class_id)]
+        return self._commit(db, branch, actor, f"Delete class {class_id}", command_id, changes)
+
+
+def _replace(update: ClassDef) -> Change:
+    return Change(DocRef.of_class(update.id), ChangeKind.REPLACE, update.to_api())
