@@ -66,6 +66,12 @@ class MergeConflict(SpiceError):
         self.conflicts = conflicts
 
 
+class Conflict(SpiceError):
+    """The request clashes with stored state (an instance others still point at, say)."""
+
+    code = "conflict"
+
+
 class Unauthorized(SpiceError):
     code = "unauthorized"
 

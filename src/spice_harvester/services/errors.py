@@ -23,6 +23,7 @@ STATUS_BY_ERROR: dict[type[err.SpiceError], int] = {
     err.Forbidden: 403,
     err.NotFound: 404,
     err.AlreadyExists: 409,
+    err.Conflict: 409,
     err.ConcurrencyConflict: 409,
     err.MergeConflict: 409,
     err.IdempotencyMismatch: 409,
