@@ -5,10 +5,22 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from spice_harvester.services.factory import build_service
-from spice_harvester.services.oms.routers import branches, commands, databases, versions
+from spice_harvester.services.oms.routers import (
+    branches,
+    commands,
+    databases,
+    ontology,
+    versions,
+)
 from spice_harvester.settings import Settings
 
-ROUTERS: list[APIRouter] = [databases.router, branches.router, versions.router, commands.router]
+ROUTERS: list[APIRouter] = [
+    databases.router,
+    ontology.router,
+    branches.router,
+    versions.router,
+    commands.router,
+]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
