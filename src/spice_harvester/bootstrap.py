@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from spice_harvester.adapters.sql.database import SqlDatabase
     from spice_harvester.application.commands import CommandRunner
     from spice_harvester.ports.audit import AuditLog
+    from spice_harvester.ports.commands import CommandStore
     from spice_harvester.ports.versioned_store import VersionedStore
 
 # Funnel is stateless; BFF keeps its own tables (API keys, audit) beside the store.
@@ -65,6 +67,7 @@ class Resources:
     store: VersionedStore | None = None
     commands: CommandRunner | None = None
     audit: AuditLog | None = None
+    closers: list[Callable[[], None]] = field(default_factory=list)
 
     def dependencies(self) -> list[Dependency]:
         found: list[Dependency] = []
@@ -89,6 +92,8 @@ class Resources:
             await client.aclose()
         if self.redis is not None:
             await self.redis.aclose()
+        for close in self.closers:
+            close()
         if self.database is not None:
             self.database.close()
 
@@ -110,7 +115,20 @@ def _wire_oms(resources: Resources) -> None:
     resources.store = SqlVersionedStore(
         resources.database, protected_branches=resources.settings.protected_branches
     )
-    resources.commands = CommandRunner(SqlCommandStore(resources.database))
+    statuses: CommandStore = SqlCommandStore(resources.database)
+    if resources.settings.redis_url is not None:
+        import redis
+
+        from spice_harvester.adapters.redis_commands import RedisCommandStore
+
+        client = redis.Redis.from_url(
+            resources.settings.redis_url.get_secret_value(),
+            socket_connect_timeout=1.0,
+            socket_timeout=1.0,
+        )
+        statuses = RedisCommandStore(client, statuses)
+        resources.closers.append(client.close)
+    resources.commands = CommandRunner(statuses)
     resources.audit = SqlAuditLog(resources.database)
 
 
