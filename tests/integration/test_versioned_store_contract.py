@@ -514,3 +514,21 @@ def test_a_branch_committing_first_never_pushes_main_onto_a_deeper_line(
     # Main kept appending to its own timeline: its reads stay one level deep.
     assert store.resolve(DB, "main").timeline_id == root.timeline_id
     assert store.resolve(DB, "early2").timeline_id != root.timeline_id
+
+
+def test_a_dry_run_merge_reports_without_writing(store: SqlVersionedStore) -> None:
+    conflicting_history(store)
+    before = heads(store)
+    with pytest.raises(MergeConflict):
+        store.merge(DB, "feature", "main", author="a", options=MergeOptions(dry_run=True))
+    preview = store.merge(
+        DB, "feature", "main", author="a", options=MergeOptions(Strategy.THEIRS, dry_run=True)
+    )
+    assert (preview.status, preview.changed) == ("would_merge", 3)
+    store.create_branch(DB, "ahead", "feature")
+    write(store, "ahead", create(person("p9"), {}))
+    assert (
+        store.merge(DB, "ahead", "feature", author="a", options=MergeOptions(dry_run=True)).status
+        == "fast_forward"
+    )
+    assert heads(store) == {**before, "ahead": store.resolve(DB, "ahead").commit_id}

@@ -71,6 +71,7 @@ class MergeOptions:
     strategy: Strategy = Strategy.FAIL
     resolutions: tuple[Resolution, ...] = ()
     fast_forward: bool = True
+    dry_run: bool = False  # report what would happen (or the conflicts) and write nothing
 
 
 @dataclass

@@ -96,7 +96,8 @@ class Merger:
         if base.commit_id == source.commit_id:
             return MergeResult("up_to_date", target, base.commit_id)
         if base.commit_id == target.commit_id and options.fast_forward:
-            move_head(self.connection, self.db, target_branch, source.commit_id)
+            if not options.dry_run:
+                move_head(self.connection, self.db, target_branch, source.commit_id)
             return MergeResult("fast_forward", source, base.commit_id)
         base_front = frontier_of(self.connection, self.cache, base)
         keys = changed_keys(
@@ -106,6 +107,8 @@ class Merger:
             self.connection, base_front, frontier_of(self.connection, self.cache, target)
         )
         writes, current, resolved = self.three_way(keys, base, source, target, options)
+        if options.dry_run:
+            return MergeResult("would_merge", target, base.commit_id, len(writes), resolved)
         result = write_commit(
             self.connection,
             self.db,

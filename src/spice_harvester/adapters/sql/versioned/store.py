@@ -530,7 +530,7 @@ class SqlVersionedStore:
             result = Merger(connection, locked.database, self._cache).merge(
                 source_commit, target_branch, locked.head, meta, options
             )
-            if result.status == "fast_forward":
+            if result.status == "fast_forward" and not options.dry_run:
                 locked.record(
                     connection,
                     "BranchFastForwarded",
