@@ -18,6 +18,7 @@ from spice_harvester.settings import ServiceName, Settings
 
 if TYPE_CHECKING:
     from spice_harvester.adapters.sql.database import SqlDatabase
+    from spice_harvester.adapters.sql.pull_requests import SqlPullRequests
     from spice_harvester.application.commands import CommandRunner
     from spice_harvester.ports.audit import AuditLog
     from spice_harvester.ports.commands import CommandStore
@@ -67,6 +68,7 @@ class Resources:
     store: VersionedStore | None = None
     commands: CommandRunner | None = None
     audit: AuditLog | None = None
+    pull_requests: SqlPullRequests | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def dependencies(self) -> list[Dependency]:
@@ -108,6 +110,7 @@ def _peer_probe(client: httpx.AsyncClient, name: str) -> Probe:
 def _wire_oms(resources: Resources) -> None:
     from spice_harvester.adapters.sql.audit import SqlAuditLog
     from spice_harvester.adapters.sql.commands import SqlCommandStore
+    from spice_harvester.adapters.sql.pull_requests import SqlPullRequests
     from spice_harvester.adapters.sql.versioned.store import SqlVersionedStore
     from spice_harvester.application.commands import CommandRunner
 
@@ -130,6 +133,7 @@ def _wire_oms(resources: Resources) -> None:
         resources.closers.append(client.close)
     resources.commands = CommandRunner(statuses)
     resources.audit = SqlAuditLog(resources.database)
+    resources.pull_requests = SqlPullRequests(resources.database)
 
 
 def open_resources(settings: Settings, service: ServiceName) -> Resources:

@@ -73,7 +73,10 @@ def test_config_check_exits_2_naming_a_bad_key(stack: Stack) -> None:
 def test_db_migrate_from_empty_then_again_then_check(stack: Stack, database_url: str) -> None:
     before = stack.run("db", "migrate", "--check", DATABASE_URL=database_url)
     assert before.returncode == 1
-    assert "pending: 0001_initial, 0002_versioned_store, 0003_commands_audit" in before.stdout
+    assert (
+        "pending: 0001_initial, 0002_versioned_store, 0003_commands_audit, 0004_pull_requests"
+        in before.stdout
+    )
 
     first = stack.run("db", "migrate", DATABASE_URL=database_url)
     assert first.returncode == 0, first.stderr
@@ -83,11 +86,11 @@ def test_db_migrate_from_empty_then_again_then_check(stack: Stack, database_url:
     again = stack.run("db", "migrate", DATABASE_URL=database_url)
     assert again.returncode == 0
     assert "applied" not in again.stdout
-    assert "database at 0003_commands_audit" in again.stdout
+    assert "database at 0004_pull_requests" in again.stdout
 
     after = stack.run("db", "migrate", "--check", DATABASE_URL=database_url)
     assert after.returncode == 0
-    assert "up to date at 0003_commands_audit" in after.stdout
+    assert "up to date at 0004_pull_requests" in after.stdout
 
     status = stack.run("db", "status", DATABASE_URL=database_url)
     assert status.returncode == 0

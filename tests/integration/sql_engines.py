@@ -14,7 +14,12 @@ FAST_FAIL = DatabasePoolSettings(pool_size=1, max_overflow=0, pool_timeout=0.2)
 
 MakeDatabase = Callable[..., SqlDatabase]
 # Every shipped migration, oldest first: a new migration must be added here by hand.
-REVISIONS = ("0001_initial", "0002_versioned_store", "0003_commands_audit")
+REVISIONS = (
+    "0001_initial",
+    "0002_versioned_store",
+    "0003_commands_audit",
+    "0004_pull_requests",
+)
 HEAD = REVISIONS[-1]
 
 

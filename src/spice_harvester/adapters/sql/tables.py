@@ -231,3 +231,21 @@ audit_log = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("entry_hash", String(64), nullable=False),
 )
+
+pull_requests = Table(
+    "pull_requests",
+    metadata,
+    Column("db_id", BigInteger, primary_key=True),
+    Column("pr_id", Integer, primary_key=True),
+    Column("title", String(500), nullable=False),
+    Column("description", Text),
+    Column("source_branch", String(100), nullable=False),
+    Column("target_branch", String(100), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("author", String(255), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("merge_commit", String(64)),
+    Column("reviews", _JSON, nullable=False),
+    Column("seq", Integer, nullable=False),
+)

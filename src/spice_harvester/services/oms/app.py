@@ -10,6 +10,7 @@ from spice_harvester.services.oms.routers import (
     commands,
     databases,
     ontology,
+    pull_requests,
     versions,
 )
 from spice_harvester.settings import Settings
@@ -19,6 +20,7 @@ ROUTERS: list[APIRouter] = [
     ontology.router,
     branches.router,
     versions.router,
+    pull_requests.router,
     commands.router,
 ]
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from spice_harvester.adapters.sql.pull_requests import SqlPullRequests
 from spice_harvester.application.commands import CommandRunner, command_id_from
 from spice_harvester.bootstrap import Resources
 from spice_harvester.ports.audit import AuditLog
@@ -36,6 +37,12 @@ def audit(request: Request) -> AuditLog:
     return found
 
 
+def pull_requests(request: Request) -> SqlPullRequests:
+    found = resources(request).pull_requests
+    assert found is not None, "OMS wires pull requests at start-up"
+    return found
+
+
 def settings(request: Request) -> Settings:
     found: Settings = request.app.state.settings
     return found
@@ -57,6 +64,7 @@ def command_id(
 
 
 Store = Annotated[VersionedStore, Depends(store)]
+PullRequests = Annotated[SqlPullRequests, Depends(pull_requests)]
 Runner = Annotated[CommandRunner, Depends(runner)]
 Audit = Annotated[AuditLog, Depends(audit)]
 Actor = Annotated[str, Depends(actor)]

@@ -47,7 +47,8 @@ def create_class(
     actor: Actor,
     command_id: CommandId,
     settings: AppSettings,
-    branch: Branch = "main") -> JSONResponse:
+    branch: Branch = "main",
+) -> JSONResponse:
     writer = ClassWriter(store, limits_from(settings))
 
     def run(cid: str) -> WriteOutcome:
