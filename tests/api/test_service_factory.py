@@ -25,6 +25,7 @@ class Thing(BaseModel):
 
 @probe.post("/api/v1/things")
 def make_thing(thing: Thing, limit: int = 10) -> dict[str, object]:
+    thing.name.encode("utf-8")  # as every store does; a lone surrogate cannot be encoded
     return {"name": thing.name, "limit": limit}
 
 
@@ -235,3 +236,13 @@ def test_openapi_and_docs_are_served(client: TestClient) -> None:
     assert schema.status_code == 200
     assert "/health" in schema.json()["paths"]
     assert client.get("/docs").status_code == 200
+
+
+def test_lone_surrogates_are_refused_with_400_not_500(client: TestClient) -> None:
+    response = client.post(
+        "/api/v1/things",
+        content=b'{"name": "\\ud800", "size": 1}',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "validation_failed"

@@ -98,6 +98,15 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return envelope("error", message, None, errors=items, http_status=400 if malformed else 422)
 
 
+async def _unstorable_text(request: Request, exc: Exception) -> JSONResponse:
+    # JSON can carry lone UTF-16 surrogates ("\ud800"), which no UTF-8 store can hold.
+    return error_response(
+        400,
+        "validation_failed",
+        "the request contains text that is not valid Unicode (a lone surrogate)",
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     request_id = getattr(request.state, "request_id", "-")
     log.error(
@@ -110,4 +119,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(err.SpiceError, _spice_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(UnicodeError, _unstorable_text)
     app.add_exception_handler(Exception, _unexpected)

@@ -9,6 +9,7 @@ from spice_harvester.services.oms.routers import (
     branches,
     commands,
     databases,
+    instances,
     ontology,
     pull_requests,
     versions,
@@ -18,6 +19,7 @@ from spice_harvester.settings import Settings
 ROUTERS: list[APIRouter] = [
     databases.router,
     ontology.router,
+    instances.router,
     branches.router,
     versions.router,
     pull_requests.router,
