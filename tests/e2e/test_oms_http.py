@@ -114,3 +114,32 @@ def test_errors_keep_their_shape_over_http(oms: httpx.Client) -> None:
     assert stale.json()["data"]["actual_seq"] == 1
     refused = oms.post(f"/api/v1/version/{DB}/rollback?branch=main", json={"target": "HEAD~1"})
     assert refused.status_code == 403
+
+
+def test_instances_are_written_linked_and_protected_over_http(oms: httpx.Client) -> None:
+    oms.post("/api/v1/database/create", json={"name": DB})
+    base = f"/api/v1/database/{DB}/ontology"
+    oms.post(base, json=WAREHOUSE)
+    oms.post(base, json=LOCATION)
+    writes = f"/api/v1/instances/{DB}/async"
+    created = oms.post(
+        f"{writes}/Warehouse/create", json={"data": {"warehouse_id": "ICN-1", "city": "인천"}}
+    )
+    assert created.status_code == 202, created.text
+    assert created.json()["data"]["aggregate_id"] == "ICN-1"
+    bulk = oms.post(
+        f"{writes}/Location/bulk-create",
+        json={
+            "instances": [{"location_id": f"L{i:03d}", "warehouse": "ICN-1"} for i in range(500)]
+        },
+    )
+    assert bulk.status_code == 202, bulk.text
+    assert bulk.json()["data"]["count"] == 500
+    count = oms.get(f"/api/v1/instance/{DB}/class/Location/count").json()["data"]
+    assert count == {"count": 500}
+    refused = oms.delete(f"{writes}/Warehouse/ICN-1/delete?expected_seq=1")
+    assert refused.status_code == 409
+    assert refused.json()["data"]["referrer_count"] == 500
+    read = oms.get(f"/api/v1/instance/{DB}/instance/ICN-1?class_id=Warehouse").json()["data"]
+    assert read["data"]["city"] == "인천"
+    assert read["version"] == 1
