@@ -12,7 +12,7 @@ from rich.console import Console
 from spice_harvester.domain.errors import ConfigurationError, SpiceError
 from spice_harvester.settings import Settings, load_settings
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 errors = Console(stderr=True, highlight=False)
 
 
