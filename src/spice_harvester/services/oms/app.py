@@ -12,6 +12,7 @@ from spice_harvester.services.oms.routers import (
     instances,
     ontology,
     pull_requests,
+    schema_io,
     versions,
 )
 from spice_harvester.settings import Settings
@@ -19,6 +20,7 @@ from spice_harvester.settings import Settings
 ROUTERS: list[APIRouter] = [
     databases.router,
     ontology.router,
+    schema_io.router,
     instances.router,
     branches.router,
     versions.router,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from spice_harvester.application.commands import WriteOutcome
 from spice_harvester.application.ontology import (
@@ -19,6 +19,7 @@ from spice_harvester.domain.ontology.classes import ClassDef
 from spice_harvester.domain.ontology.graph import relationship_cycles, relationship_paths
 from spice_harvester.domain.versioning.model import CommitResult
 from spice_harvester.services.oms.deps import Actor, AppSettings, CommandId, Runner, Store
+from spice_harvester.services.oms.routers.schema_io import Format, OwlSyntax, render
 from spice_harvester.services.responses import accepted, listed, ok
 
 router = APIRouter(prefix="/api/v1/database/{db}/ontology", tags=["ontology"])
@@ -152,10 +153,13 @@ def class_schema(
     settings: AppSettings,
     branch: Branch = "main",
     at: At = None,
-    format: Literal["json"] = "json",
-) -> JSONResponse:
-    """The class with everything it inherits (JSON; JSON-LD and OWL follow)."""
+    format: Format = "json",
+    syntax: OwlSyntax = "turtle",
+) -> Response:
+    """The class with everything it inherits as JSON, or the class as JSON-LD or OWL."""
     ref = at or branch
+    if format != "json":
+        return render([get_class(store, db, ref, class_id).definition], db, format, syntax)
     schema = load_schema(store, db, ref, limits_from(settings))
     resolved = schema.resolved(get_class(store, db, ref, class_id).definition.id)
     return ok(
