@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from spice_harvester.application.schema_migration import Migration, carry_instances
 from spice_harvester.domain.errors import NotFound, ValidationFailed
 from spice_harvester.domain.ontology.classes import ClassDef
 from spice_harvester.domain.ontology.schema import Schema, SchemaLimits
@@ -96,11 +97,15 @@ class ClassWriter:
         actor: str,
         command_id: str,
     ) -> tuple[ClassDef, CommitResult]:
-        new = ClassDef.from_api(
-            {"id": class_id, **payload} if isinstance(payload, dict) else payload
-        )
+        body = dict(payload) if isinstance(payload, dict) else payload
+        raw_migration = body.pop("migration", None) if isinstance(body, dict) else None
+        new = ClassDef.from_api({"id": class_id, **body} if isinstance(body, dict) else body)
         schema = load_schema(self.store, db, branch, self.limits)
         schema.check_class(new, replacing=class_id)
+        migration = None if raw_migration is None else Migration.from_api(raw_migration)
+        rewrites = carry_instances(
+            self.store, db, branch, schema.with_class(new), class_id, migration
+        )
         changes = [
             Change(
                 DocRef.of_class(class_id),
@@ -110,6 +115,7 @@ class ClassWriter:
             )
         ]
         changes += [_replace(update) for update in schema.inverse_updates(new)]
+        changes += rewrites
         return new, self._commit(db, branch, actor, f"Update class {class_id}", command_id, changes)
 
     def delete(
