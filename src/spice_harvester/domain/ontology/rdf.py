@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
-from rdflib.collection import Collection
-from rdflib.compare import to_canonical_graph
 
 from spice_harvester.domain.errors import ValidationFailed
 from spice_harvester.domain.ontology.classes import ClassDef
@@ -51,7 +50,9 @@ def to_graph(classes: Iterable[ClassDef], *, base_iri: str) -> Graph:
     classes back unchanged.
     """
     base = normal_base(base_iri)
-    graph = Graph(bind_namespaces="core")
+    # SimpleMemory keeps triples in insertion order (the default store iterates a set), so
+    # that with content-named blank nodes one schema always exports to the same text.
+    graph = Graph(store="SimpleMemory", bind_namespaces="core")
     graph.bind("spice", SPICE)
     graph.bind("", base)
     for c in distinct_by_id(classes):
@@ -60,16 +61,12 @@ def to_graph(classes: Iterable[ClassDef], *, base_iri: str) -> Graph:
 
 
 def export_turtle(classes: Iterable[ClassDef], *, base_iri: str) -> str:
-    return _stable(to_graph(classes, base_iri=base_iri)).serialize(format="turtle")
+    return to_graph(classes, base_iri=base_iri).serialize(format="turtle")
 
 
 def export_rdfxml(classes: Iterable[ClassDef], *, base_iri: str) -> str:
-    """RDF/XML; refused (ValidationFailed) for text XML 1.0 cannot hold, such as U+0001.
-
-    Unlike Turtle and JSON-LD, the element order may differ between runs (rdflib's writer
-    follows its store's set order); the triples never do.
-    """
-    graph = _stable(to_graph(classes, base_iri=base_iri))
+    """RDF/XML; refused (ValidationFailed) for text XML 1.0 cannot hold, such as U+0001."""
+    graph = to_graph(classes, base_iri=base_iri)
     for subject, predicate, value in graph:
         bad = _NOT_XML.search(value) if isinstance(value, Literal) else None
         if bad:
@@ -85,7 +82,7 @@ def export_rdfxml(classes: Iterable[ClassDef], *, base_iri: str) -> str:
 def export_jsonld(classes: Iterable[ClassDef], *, base_iri: str) -> dict[str, Any]:
     """Compact JSON-LD: prefixes for owl, rdf, rdfs, xsd and spice; ids relative to `@base`."""
     base = normal_base(base_iri)
-    graph = _stable(to_graph(classes, base_iri=base))
+    graph = to_graph(classes, base_iri=base)
     context = {"owl": str(OWL), "rdf": str(RDF), "rdfs": str(RDFS), "xsd": str(XSD)}
     context["spice"] = SPICE_NS
     document: dict[str, Any] = json.loads(graph.serialize(format="json-ld", context=context))
@@ -97,17 +94,6 @@ def export_jsonld(classes: Iterable[ClassDef], *, base_iri: str) -> dict[str, An
         document["@graph"].sort(key=lambda node: str(node.get("@id", "")))
     document["@context"] = {"@base": base, **context}
     return document
-
-
-def _stable(graph: Graph) -> Graph:
-    """The graph with blank node labels and triple order fixed by its content alone, so that
-    one schema always exports to the same text (diffable, cacheable)."""
-    stable = Graph(bind_namespaces="core")
-    for prefix, namespace in graph.namespaces():
-        stable.bind(prefix, namespace)
-    for triple in sorted(to_canonical_graph(graph)):
-        stable.add(triple)
-    return stable
 
 
 def _add_class(graph: Graph, base: str, c: Mapping[str, Any]) -> None:
@@ -122,9 +108,11 @@ def _add_class(graph: Graph, base: str, c: Mapping[str, Any]) -> None:
         graph.add((node, SPICE.abstract, _TRUE))
     if c.get("key"):
         # An rdf:List, since a composite key's order decides the instance ids.
-        head = BNode()
-        Collection(graph, head, [Literal(name) for name in c["key"]])
-        graph.add((node, SPICE.key, head))
+        cells = [_blank("key", node, *c["key"], str(i)) for i in range(len(c["key"]))]
+        for cell, name, rest in zip(cells, c["key"], [*cells[1:], RDF.nil], strict=True):
+            graph.add((cell, RDF.first, Literal(name)))
+            graph.add((cell, RDF.rest, rest))
+        graph.add((node, SPICE.key, cells[0]))
     for index, p in enumerate(c.get("properties", ())):
         _add_property(graph, base, node, c["id"], index, p)
     for index, r in enumerate(c.get("relationships", ())):
@@ -142,7 +130,7 @@ def _add_member(
     _add_text(graph, node, RDFS.comment, m.get("description"))
     if m.get("required"):
         # OWL's own way to say "every instance has one": a restriction on the owning class.
-        restriction = BNode()
+        restriction = _blank("required", owner, node)
         graph.add((owner, RDFS.subClassOf, restriction))
         graph.add((restriction, RDF.type, OWL.Restriction))
         graph.add((restriction, OWL.onProperty, node))
@@ -183,6 +171,12 @@ def _add_relationship(
     if r.get("inverse_predicate"):
         inverse = member_iri(base, r["target"], r["inverse_predicate"])
         graph.add((node, OWL.inverseOf, inverse))
+
+
+def _blank(*parts: str) -> BNode:
+    """A blank node labelled by what it stands for: one schema always gives the same graph,
+    and two graphs merged share a label only where they say the same thing."""
+    return BNode(f"b{hashlib.sha256(chr(0).join(parts).encode()).hexdigest()[:32]}")
 
 
 def _add_text(graph: Graph, node: URIRef, predicate: URIRef, text: object) -> None:
