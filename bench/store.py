@@ -267,8 +267,11 @@ class Bare(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    has_copy = False
+
     def copy(self, table: str, rows: Sequence[Row], batch: int) -> None:
-        raise NotImplementedError(f"no COPY on {type(self).__name__}")
+        """COPY, where the engine has it (PostgreSQL); callers check `has_copy` first."""
+        raise TypeError(f"{type(self).__name__} has no COPY")
 
     def _insert(self, table: str, count: int) -> str:
         row = "(" + ", ".join([self.placeholder] * len(BARE_COLUMNS)) + ")"
@@ -336,6 +339,7 @@ class SqliteBare(Bare):
 
 class PostgresBare(Bare):
     placeholder = "%s"
+    has_copy = True
 
     def __init__(self, dsn: str) -> None:
         self._conn = psycopg.connect(dsn, autocommit=True)
@@ -454,7 +458,6 @@ def bench_appends(
     target: Target, sizes: Sizes, runs: int, report: Report, do_analyze: bool
 ) -> None:
     store, bare = target.store, target.bare
-    postgres = target.engine == "postgresql"
     for table in ("bare_multi", "bare_copy", "bare_row"):
         bare.create(table)
     bulk, single = range(sizes.bulk_docs), range(sizes.single_docs)
@@ -499,7 +502,7 @@ def bench_appends(
             ("store per-doc", functools.partial(store_single, f"single{run}")),
             ("INSERT per row", per_row),
         ]
-        if postgres:
+        if bare.has_copy:
             steps.insert(2, ("COPY", copy))
         taken = {label: timed(step) for label, step in steps}
         shown = ", ".join(f"{label} {counts[label] / took:,.0f}/s" for label, took in taken.items())
