@@ -253,7 +253,7 @@ class Report:
 class Bare(ABC):
     """The floor: the same rows through the bare driver into tables with no secondary index."""
 
-    placeholder = "?"
+    param_marker = "?"
 
     @abstractmethod
     def create(self, table: str) -> None: ...
@@ -274,7 +274,7 @@ class Bare(ABC):
         raise TypeError(f"{type(self).__name__} has no COPY")
 
     def _insert(self, table: str, count: int) -> str:
-        row = "(" + ", ".join([self.placeholder] * len(BARE_COLUMNS)) + ")"
+        row = "(" + ", ".join([self.param_marker] * len(BARE_COLUMNS)) + ")"
         columns = ", ".join(BARE_COLUMNS)
         values = ", ".join([row] * count)
         return f"INSERT INTO {table} ({columns}) VALUES {values}"  # noqa: S608 (our own names)
@@ -338,7 +338,7 @@ class SqliteBare(Bare):
 
 
 class PostgresBare(Bare):
-    placeholder = "%s"
+    param_marker = "%s"
     has_copy = True
 
     def __init__(self, dsn: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -12,7 +11,6 @@ from pydantic import BaseModel
 from spice_harvester.application.commands import WriteOutcome
 from spice_harvester.application.instances import InstanceReader, InstanceWriter
 from spice_harvester.application.ontology import limits_from
-from spice_harvester.domain.errors import MalformedInput
 from spice_harvester.services.oms.deps import Actor, AppSettings, CommandId, Runner, Store
 from spice_harvester.services.responses import accepted, listed, ok
 
@@ -44,18 +42,6 @@ class BulkBody(BaseModel):
     instances: list[Any]
 
 
-def _unicode(value: object, field: str) -> None:
-    """Refuses lone surrogates (`"\\ud800"` is valid JSON but not Unicode) before anything
-    hashes or stores the body, which would fail on them."""
-    try:
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise MalformedInput(
-            f"{field} contains a lone surrogate escape (\\ud800-\\udfff), which is not Unicode",
-            field=field,
-        ) from None
-
-
 def _writer(store: Store, settings: AppSettings) -> InstanceWriter:
     return InstanceWriter(store, limits_from(settings))
 
@@ -77,7 +63,6 @@ def create_instance(
     branch: Branch = "main",
     wait: Wait = False,
 ) -> JSONResponse:
-    _unicode(body.data, "data")
     writer = _writer(store, settings)
 
     def create(command: str) -> WriteOutcome:
@@ -111,7 +96,6 @@ def update_instance(
     wait: Wait = False,
 ) -> JSONResponse:
     """Field merge: fields not sent keep their values; `null` unsets a field."""
-    _unicode(body.data, "data")
     writer = _writer(store, settings)
 
     def update(command: str) -> WriteOutcome:
@@ -201,7 +185,6 @@ def bulk_create_instances(
     wait: Wait = False,
 ) -> JSONResponse:
     """All rows in one commit, or none: errors come back per row (the first 100)."""
-    _unicode(body.instances, "instances")
     writer = _writer(store, settings)
 
     def bulk(command: str) -> WriteOutcome:

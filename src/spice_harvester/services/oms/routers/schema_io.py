@@ -76,19 +76,18 @@ async def import_schema(
         raise MalformedInput("the body is not UTF-8 text", field="body") from exc
     classes = _parse(text, format)
     resources = request.app.state.resources
+    author = actor(request.headers.get("x-actor"))
     importer = SchemaImport(resources.store, limits_from(request.app.state.settings))
     record = await run_in_threadpool(
         resources.commands.run,
         kind="ImportSchema",
         db_name=db,
-        actor=actor(request.headers.get("x-actor")),
+        actor=author,
         payload={"branch": branch, "classes": [c.to_api() for c in classes]},
         command_id=command_id(
             request.headers.get("idempotency-key"), request.headers.get("x-command-id")
         ),
-        action=lambda cid: importer.write(
-            db, branch, classes, cid, actor(request.headers.get("x-actor"))
-        ),
+        action=lambda cid: importer.write(db, branch, classes, cid, author),
     )
     return accepted(record, f"imported {len(classes)} class(es) into {db}/{branch}")
 
