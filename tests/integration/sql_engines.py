@@ -19,6 +19,7 @@ REVISIONS = (
     "0002_versioned_store",
     "0003_commands_audit",
     "0004_pull_requests",
+    "0005_events_per_database",
 )
 HEAD = REVISIONS[-1]
 

@@ -45,6 +45,12 @@ class StoredEvent:
     def position(self) -> int:
         return self.checkpoint.position
 
+    @property
+    def key(self) -> str:
+        """What consumers claim the event by: event ids are unique per database only (a
+        clone shares its origin's), so the key names the database too."""
+        return f"{self.db_id}:{self.event_id}"
+
 
 class EventLog(Protocol):
     def read_after(self, checkpoint: LogCheckpoint, limit: int = 1000) -> list[StoredEvent]:

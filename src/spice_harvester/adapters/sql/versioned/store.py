@@ -322,7 +322,9 @@ class SqlVersionedStore:
         explicit = [c.event_id for c in request.changes if c.event_id]
         if commit_id is None and explicit:
             rows = connection.execute(
-                select(events.c.event_id, events.c.commit_id).where(events.c.event_id.in_(explicit))
+                select(events.c.event_id, events.c.commit_id).where(
+                    events.c.db_id == database.db_id, events.c.event_id.in_(explicit)
+                )
             ).all()
             if rows:
                 owners = {row.commit_id for row in rows}

@@ -13,7 +13,7 @@ from spice_harvester.adapters.sql.versioned.exchange.placing import Placed
 from spice_harvester.adapters.sql.versioned.exchange.records import CommitRecord, EventRecord
 from spice_harvester.adapters.sql.versioned.timelines import TimelineCache
 from spice_harvester.adapters.sql.versioned.writer import Database
-from spice_harvester.domain.errors import AlreadyExists
+from spice_harvester.domain.errors import ValidationFailed
 from spice_harvester.domain.versioning.documents import Data, DocRef
 from spice_harvester.domain.versioning.hashing import doc_hash, request_hash
 
@@ -187,22 +187,30 @@ class RowBuffer:
         self._clear()
 
     def _refuse_known_event_ids(self) -> None:
-        """Event ids are unique in the whole physical database (the log is shared), and
-        they are part of the commit ids, so a second copy of a history cannot live next to
-        the first one."""
-        owners = {row["event_id"]: row["commit_id"] for row in self.event_rows}
+        """Event ids are unique within a database and part of the commit ids: a history
+        that names one event twice is damaged. (Other databases may hold the same ids: a
+        clone shares its events with its origin.)"""
+        owners: dict[str, str] = {}
+        for row in self.event_rows:
+            if row["event_id"] in owners:
+                self._twice(row["event_id"], row["commit_id"])
+            owners[row["event_id"]] = row["commit_id"]
         ids = sorted(owners)
         for start in range(0, len(ids), limits.CHUNK):
             clash = self.connection.execute(
-                select(_e.event_id, _e.db_name)
-                .where(_e.event_id.in_(ids[start : start + limits.CHUNK]))
+                select(_e.event_id)
+                .where(
+                    _e.db_id == self.db.db_id,
+                    _e.event_id.in_(ids[start : start + limits.CHUNK]),
+                )
                 .limit(1)
             ).one_or_none()
             if clash is not None:
-                raise AlreadyExists(
-                    f"event {clash.event_id} (commit {owners[clash.event_id]}) is already in "
-                    f"this physical database (database '{clash.db_name}'): a history can be "
-                    "imported only where its events are not",
-                    field="event_id",
-                    data={"event_id": clash.event_id, "commit_id": owners[clash.event_id]},
-                )
+                self._twice(clash.event_id, owners[clash.event_id])
+
+    def _twice(self, event_id: str, commit_id: str) -> None:
+        raise ValidationFailed(
+            f"event {event_id} (commit {commit_id}) appears twice in the history",
+            field="event_id",
+            data={"event_id": event_id, "commit_id": commit_id},
+        )
