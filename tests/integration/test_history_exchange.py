@@ -614,7 +614,8 @@ def test_a_copy_next_to_its_original_shares_its_commit_ids_and_event_ids(
             .where(events.c.aggregate_type.in_(["class", "instance"]))
             .group_by(events.c.db_name)
         ).all()
-    assert dict(pairs)[COPY] == dict(pairs)[SOURCE]
+    counted: dict[str, int] = {name: count for name, count in pairs}
+    assert counted[COPY] == counted[SOURCE]
 
 
 @pytest.mark.parametrize(

@@ -119,3 +119,21 @@ class IdempotencyMismatch(SpiceError):
     """An event id or command id was reused with a different payload."""
 
     code = "idempotency_mismatch"
+
+
+class PeerError(SpiceError):
+    """Another service answered with an error: its status, code and message are passed on
+    unchanged (a 409 from OMS stays a 409)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        field: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message, field=field, data=data)
+        self.status = status
+        self.code = code

@@ -16,7 +16,9 @@ from spice_harvester.domain.versioning.model import (
     DiffResult,
     DocVersion,
     MergeResult,
+    Pack,
     Page,
+    RemoteUpdate,
 )
 
 
@@ -122,6 +124,20 @@ class VersionedStore(Protocol):
         actor: str = "system",
         options: MergeOptions = ...,
     ) -> tuple[str, CommitInfo, int]: ...
+
+    # integrity
+    # remotes
+    def pack(self, db: str, ref: str, haves: Sequence[str] = ()) -> Pack: ...
+    def integrate(
+        self,
+        db: str,
+        pack: Pack,
+        branch: str,
+        *,
+        actor: str = "system",
+        merge: bool = False,
+        options: MergeOptions = ...,
+    ) -> RemoteUpdate: ...
 
     # integrity
     def state_hash(self, db: str, ref: str) -> str: ...

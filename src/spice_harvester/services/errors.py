@@ -52,6 +52,8 @@ MALFORMED_LOCATIONS = {"query", "path", "header", "cookie"}
 
 
 def status_for(error: err.SpiceError) -> int:
+    if isinstance(error, err.PeerError):
+        return error.status
     for cls in type(error).__mro__:
         if cls in STATUS_BY_ERROR:
             return STATUS_BY_ERROR[cls]

@@ -156,3 +156,23 @@ class MergeResult:
     merge_base: str
     changed: int = 0
     resolved: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Pack:
+    """What one database sends another: a branch head and the commits (with their events,
+    oldest first) that the receiver does not have yet."""
+
+    head: str
+    commits: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class RemoteUpdate:
+    """What receiving a pack did: `status` is "created", "fast_forward", "merged" or
+    "up_to_date"; `fetched` counts the commits that were new here."""
+
+    status: str
+    branch: str
+    head: CommitInfo
+    fetched: int

@@ -12,6 +12,7 @@ from spice_harvester.services.oms.routers import (
     instances,
     ontology,
     pull_requests,
+    remotes,
     schema_io,
     versions,
 )
@@ -25,6 +26,7 @@ ROUTERS: list[APIRouter] = [
     branches.router,
     versions.router,
     pull_requests.router,
+    remotes.router,
     commands.router,
 ]
 

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, insert, or_, select
 
 from spice_harvester.adapters.sql.database import SqlDatabase
 from spice_harvester.adapters.sql.tables import branches, commits, events, spice_databases
-from spice_harvester.adapters.sql.versioned import admin, reads
+from spice_harvester.adapters.sql.versioned import admin, reads, remotes
 from spice_harvester.adapters.sql.versioned.commits import (
     branch_info,
     branch_row,
@@ -32,6 +32,7 @@ from spice_harvester.adapters.sql.versioned.writer import (
 )
 from spice_harvester.domain.errors import (
     AlreadyExists,
+    Conflict,
     Forbidden,
     IdempotencyMismatch,
     ValidationFailed,
@@ -62,7 +63,9 @@ from spice_harvester.domain.versioning.model import (
     DocDiff,
     DocVersion,
     MergeResult,
+    Pack,
     Page,
+    RemoteUpdate,
     WrittenEvent,
 )
 from spice_harvester.domain.versioning.refs import validate_branch_name
@@ -200,34 +203,45 @@ class SqlVersionedStore:
             if existing is not None:
                 raise AlreadyExists(f"branch '{name}' already exists", field="branch_name")
             start, from_branch = resolve_ref(connection, database.db_id, from_ref)
-            now = datetime.now(UTC)
-            connection.execute(
-                insert(branches).values(
-                    db_id=database.db_id,
-                    name=name,
-                    head_commit=start.commit_id,
-                    from_branch=from_branch,
-                    fork_commit=start.commit_id,
-                    protected=name in self._protected,
-                    description=description,
-                    seq=1,
-                    created_at=now,
-                    created_by=actor,
-                )
-            )
-            admin.record_event(
-                connection,
-                database,
-                aggregate_type="branch",
-                aggregate_id=name,
-                seq=1,
-                event_type="BranchCreated",
-                actor=actor,
-                branch=name,
-                commit_id=start.commit_id,
-                payload={"from_branch": from_branch, "head": start.commit_id},
-            )
+            self._insert_branch(connection, database, name, start, from_branch, actor, description)
             return branch_info(branch_row(connection, database.db_id, name))
+
+    def _insert_branch(
+        self,
+        connection: Connection,
+        database: Database,
+        name: str,
+        start: CommitInfo,
+        from_branch: str | None,
+        actor: str,
+        description: str | None,
+    ) -> None:
+        connection.execute(
+            insert(branches).values(
+                db_id=database.db_id,
+                name=name,
+                head_commit=start.commit_id,
+                from_branch=from_branch,
+                fork_commit=start.commit_id,
+                protected=name in self._protected,
+                description=description,
+                seq=1,
+                created_at=datetime.now(UTC),
+                created_by=actor,
+            )
+        )
+        admin.record_event(
+            connection,
+            database,
+            aggregate_type="branch",
+            aggregate_id=name,
+            seq=1,
+            event_type="BranchCreated",
+            actor=actor,
+            branch=name,
+            commit_id=start.commit_id,
+            payload={"from_branch": from_branch, "head": start.commit_id},
+        )
 
     def get_branch(self, db: str, name: str) -> BranchInfo:
         with self._db.read() as connection:
@@ -589,6 +603,80 @@ class SqlVersionedStore:
                     },
                 )
             return status, new_head, count
+
+    # -- remotes ------------------------------------------------------------------------
+
+    def pack(self, db: str, ref: str, haves: Sequence[str] = ()) -> Pack:
+        """The commits of `ref` that a database having `haves` lacks (unknown ids in
+        `haves` are ignored), oldest first, with their events."""
+        with self._db.read() as connection:
+            database = self._database(connection, db)
+            head, _ = resolve_ref(connection, database.db_id, ref)
+            records = remotes.make_pack(connection, database.db_id, self._cache, head, haves)
+            return Pack(head.commit_id, tuple(records))
+
+    def integrate(
+        self,
+        db: str,
+        pack: Pack,
+        branch: str,
+        *,
+        actor: str = "system",
+        merge: bool = False,
+        options: MergeOptions = DEFAULT_MERGE,
+    ) -> RemoteUpdate:
+        """Applies a pack's commits and moves `branch` to its head, creating the branch if
+        needed. A branch that has moved on is merged when `merge` is set (a pull) and
+        refused otherwise (a push); in either refusal nothing is written."""
+        validate_branch_name(branch)
+        records = remotes.read_pack(pack.commits)
+        with self._write() as connection:
+            database = self._database(connection, db, lock=True)
+            fetched = remotes.apply_pack(connection, database, self._cache, records, branch)
+            found = remotes.known_commits(connection, database.db_id, [pack.head])
+            if not found:
+                raise ValidationFailed(
+                    f"the pack's head {pack.head} is not in the pack nor here",
+                    field="head",
+                )
+            head = found[0]
+            exists = connection.execute(
+                select(branches.c.name).where(
+                    branches.c.db_id == database.db_id, branches.c.name == branch
+                )
+            ).one_or_none()
+            if exists is None:
+                self._insert_branch(connection, database, branch, head, None, actor, None)
+                return RemoteUpdate("created", branch, head, fetched)
+            locked = self._lock_branch(connection, db, branch)
+            base = merge_base(connection, database.db_id, self._cache, head, locked.head)
+            if base.commit_id == head.commit_id:
+                return RemoteUpdate("up_to_date", branch, locked.head, fetched)
+            if base.commit_id == locked.head.commit_id:
+                move_head(connection, database, branch, head.commit_id)
+                locked.record(
+                    connection,
+                    "BranchFastForwarded",
+                    actor,
+                    head.commit_id,
+                    {"from": locked.head.commit_id, "to": head.commit_id},
+                )
+                return RemoteUpdate("fast_forward", branch, head, fetched)
+            if not merge:
+                raise Conflict(
+                    f"branch '{branch}' has commits the pushed history lacks: pull and merge first",
+                    field="branch",
+                    data={
+                        "branch": branch,
+                        "head": locked.head.commit_id,
+                        "pushed": head.commit_id,
+                    },
+                )
+            meta = CommitMeta(actor, f"Merge {head.commit_id[:12]} into {branch}")
+            result = Merger(connection, database, self._cache).merge(
+                head, branch, locked.head, meta, options
+            )
+            return RemoteUpdate(result.status, branch, result.commit, fetched)
 
     # -- integrity ----------------------------------------------------------------------
 

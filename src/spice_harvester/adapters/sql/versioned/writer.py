@@ -54,7 +54,7 @@ class Write:
 
 
 def place_commit(
-    connection: Connection, db: Database, branch: str, head: CommitInfo
+    connection: Connection, db: Database, branch: str, head: CommitInfo, *, adopt: bool = False
 ) -> tuple[int, int]:
     """Appends to the head's timeline when the head is its tip and the timeline is this
     branch's own; otherwise opens a new timeline for the branch, forking at the head.
@@ -62,16 +62,14 @@ def place_commit(
     This is what makes branching O(1): a branch, a reset or a fast-forward only moves a
     pointer, and the first commit after it opens a timeline of its own. The conditional
     UPDATE both claims the next position and locks the timeline until the commit ends.
+
+    `adopt` appends at any timeline's tip whoever owns it: commits fetched from another
+    database move no head, so they can continue their first parent's line.
     """
-    claimed = connection.execute(
-        update(timelines)
-        .where(
-            timelines.c.timeline_id == head.timeline_id,
-            timelines.c.tip_pos == head.pos,
-            timelines.c.owner_branch == branch,
-        )
-        .values(tip_pos=head.pos + 1)
-    )
+    at_tip = [timelines.c.timeline_id == head.timeline_id, timelines.c.tip_pos == head.pos]
+    if not adopt:
+        at_tip.append(timelines.c.owner_branch == branch)
+    claimed = connection.execute(update(timelines).where(*at_tip).values(tip_pos=head.pos + 1))
     if claimed.rowcount == 1:
         return head.timeline_id, head.pos + 1
     depth = connection.execute(
@@ -105,11 +103,18 @@ def write_commit(
     current: dict[str, DocState],
     meta: CommitMeta,
     extra_parents: Sequence[CommitInfo] = (),
+    *,
+    fetched_at: datetime | None = None,
 ) -> CommitResult:
     """Writes one commit on `branch` whose first parent is `head`; the caller holds the
-    branch lock and has checked every precondition."""
-    timeline_id, pos = place_commit(connection, db, branch, head)
-    created_at = datetime.now(UTC)
+    branch lock and has checked every precondition.
+
+    A commit fetched from another database (`fetched_at`: its original time) is written
+    exactly as it was there, so it gets the same id, but moves no head: `branch` only names
+    who owns a timeline it opens."""
+    fetched = fetched_at is not None
+    timeline_id, pos = place_commit(connection, db, branch, head, adopt=fetched)
+    created_at = datetime.now(UTC) if fetched_at is None else fetched_at.astimezone(UTC)
     state_hash, doc_count = head.state_hash, head.doc_count
     doc_rows, event_rows, written = [], [], []
     for index, write in enumerate(writes):
@@ -214,7 +219,8 @@ def write_commit(
             for index, parent in enumerate(parents)
         ],
     )
-    move_head(connection, db, branch, commit_id)
+    if not fetched:
+        move_head(connection, db, branch, commit_id)
     info = CommitInfo(
         commit_id,
         tuple(p.commit_id for p in parents),

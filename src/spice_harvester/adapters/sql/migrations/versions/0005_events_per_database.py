@@ -36,22 +36,25 @@ CREATE TABLE events_new (
     occurred_at DATETIME NOT NULL
 )
 """
-_COLUMNS = (
-    "position, event_id, db_id, db_name, commit_id, branch, aggregate_type, aggregate_id, "
-    "class_id, seq, event_type, payload, payload_hash, actor, occurred_at"
-)
+_COPY = """
+INSERT INTO events_new (position, event_id, db_id, db_name, commit_id, branch, aggregate_type,
+    aggregate_id, class_id, seq, event_type, payload, payload_hash, actor, occurred_at)
+SELECT position, event_id, db_id, db_name, commit_id, branch, aggregate_type,
+    aggregate_id, class_id, seq, event_type, payload, payload_hash, actor, occurred_at
+FROM events
+"""
 
 
 def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
         for constraint in sa.inspect(bind).get_unique_constraints("events"):
-            if constraint["column_names"] == ["event_id"]:
+            if constraint["column_names"] == ["event_id"] and constraint["name"]:
                 op.drop_constraint(constraint["name"], "events", type_="unique")
     else:
         # SQLite cannot drop a column's inline UNIQUE: copy into a table without it.
         op.execute(_SQLITE_EVENTS)
-        op.execute(f"INSERT INTO events_new ({_COLUMNS}) SELECT {_COLUMNS} FROM events")
+        op.execute(_COPY)
         op.execute("DROP TABLE events")
         op.execute("ALTER TABLE events_new RENAME TO events")
         op.create_index("ix_events_commit", "events", ["db_id", "commit_id"])

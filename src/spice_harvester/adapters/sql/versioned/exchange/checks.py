@@ -6,15 +6,20 @@ from datetime import UTC
 from typing import Any
 
 from spice_harvester.adapters.sql.versioned.exchange.placing import Placed
-from spice_harvester.adapters.sql.versioned.exchange.records import CommitRecord, EventRecord
+from spice_harvester.adapters.sql.versioned.exchange.records import EventRecord, PackedCommit
 from spice_harvester.domain.errors import ValidationFailed
 from spice_harvester.domain.versioning.changes import apply_event, event_for
 from spice_harvester.domain.versioning.documents import Data, DocRef
 from spice_harvester.domain.versioning.hashing import commit_id_for, request_hash
 
 
-def check_generation(commit: CommitRecord, parents: list[Placed]) -> None:
-    expected = max((p.generation for p in parents), default=0) + 1
+def check_generation(commit: PackedCommit, parents: list[Placed]) -> None:
+    check_generation_of(commit, max((p.generation for p in parents), default=0))
+
+
+def check_generation_of(commit: PackedCommit, highest_parent: int) -> None:
+    """A commit's generation is one more than its highest parent's."""
+    expected = highest_parent + 1
     if commit.generation != expected:
         raise ValidationFailed(
             f"commit {commit.commit_id}: generation {commit.generation} should be {expected}",
@@ -23,7 +28,7 @@ def check_generation(commit: CommitRecord, parents: list[Placed]) -> None:
         )
 
 
-def check_commit_id(commit: CommitRecord, exported_name: str) -> None:
+def check_commit_id(commit: PackedCommit, exported_name: str) -> None:
     """The id must be the hash of the commit's content, so nothing it covers was changed."""
     # The same content the writer hashes (writer.write_commit); the first commit also
     # names the database it was created for (admin.create_database), which is the
@@ -48,7 +53,7 @@ def check_commit_id(commit: CommitRecord, exported_name: str) -> None:
         )
 
 
-def check_documents(commit: CommitRecord) -> None:
+def check_documents(commit: PackedCommit) -> None:
     """A commit changes each document once, and the first commit changes none."""
     where = f"commit {commit.commit_id}"
     keys = [event.aggregate_id for event in commit.events]
@@ -101,7 +106,7 @@ def replayed(
     return after
 
 
-def check_state(commit: CommitRecord, state_hash: str, doc_count: int) -> None:
+def check_state(commit: PackedCommit, state_hash: str, doc_count: int) -> None:
     """The replayed state must be the one the file records for the commit."""
     if (state_hash, doc_count) != (commit.state_hash, commit.doc_count):
         raise ValidationFailed(

@@ -101,27 +101,49 @@ def _commit_records(
     )
     result = connection.execute(query, execution_options={"yield_per": limits.EXPORT_BATCH})
     for batch in result.partitions():
-        written = _events_of(connection, db_id, [row.commit_id for row in batch])
+        written = events_of(connection, db_id, [row.commit_id for row in batch])
         for row in batch:
+            body = commit_body(row, written.get(row.commit_id, []))
             yield {
                 "type": "commit",
-                "commit_id": row.commit_id,
-                "parents": list(row.parent_ids),
+                "commit_id": body.pop("commit_id"),
+                "parents": body.pop("parents"),
                 "timeline": file_ids[row.timeline_id],
                 "pos": row.pos,
-                "generation": row.generation,
-                "author": row.author,
-                "message": row.message,
-                "created_at": row.created_at.isoformat(),
-                "command_id": row.command_id,
-                "request_hash": row.request_hash,
-                "state_hash": row.state_hash,
-                "doc_count": row.doc_count,
-                "events": written.get(row.commit_id, []),
+                **body,
             }
 
 
-def _events_of(
+def commit_body(row: Any, written: list[dict[str, Any]]) -> dict[str, Any]:
+    """A commit row and its events as records carry them (history files, packs)."""
+    return {
+        "commit_id": row.commit_id,
+        "parents": list(row.parent_ids),
+        "generation": row.generation,
+        "author": row.author,
+        "message": row.message,
+        "created_at": row.created_at.isoformat(),
+        "command_id": row.command_id,
+        "request_hash": row.request_hash,
+        "state_hash": row.state_hash,
+        "doc_count": row.doc_count,
+        "events": written,
+    }
+
+
+def packed_commits(connection: Connection, db_id: int, ids: list[str]) -> list[dict[str, Any]]:
+    """The commits `ids` (in that order) with their events, for another database."""
+    rows: dict[str, Any] = {}
+    written: dict[str, list[dict[str, Any]]] = {}
+    for start in range(0, len(ids), limits.CHUNK):
+        chunk = ids[start : start + limits.CHUNK]
+        query = select(commits).where(_c.db_id == db_id, _c.commit_id.in_(chunk))
+        rows.update((row.commit_id, row) for row in connection.execute(query))
+        written.update(events_of(connection, db_id, chunk))
+    return [commit_body(rows[i], written.get(i, [])) for i in ids]
+
+
+def events_of(
     connection: Connection, db_id: int, ids: list[str]
 ) -> dict[str, list[dict[str, Any]]]:
     """Document events per commit in log order; lifecycle events are not exported."""

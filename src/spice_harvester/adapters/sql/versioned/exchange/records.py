@@ -83,12 +83,11 @@ class EventRecord(_Record):
     branch: str | None = None
 
 
-class CommitRecord(_Record):
-    type: Literal["commit"]
+class PackedCommit(_Record):
+    """A commit with its events, as it travels between databases (push, pull)."""
+
     commit_id: Text
     parents: list[str]
-    timeline: Count
-    pos: Count
     generation: Count
     author: Text
     message: Text
@@ -98,6 +97,14 @@ class CommitRecord(_Record):
     state_hash: Text
     doc_count: Count
     events: list[EventRecord]
+
+
+class CommitRecord(PackedCommit):
+    """A commit of a history file, which also says where it lies on its timeline."""
+
+    type: Literal["commit"]
+    timeline: Count
+    pos: Count
 
 
 class BranchRecord(_Record):
