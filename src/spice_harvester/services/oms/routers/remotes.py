@@ -234,7 +234,16 @@ def receive(
     return ok(_update(update).as_dict(), f"{db}/{body.branch}: {update.status}")
 
 
-@router.get("/api/v1/database/{db}/history")
+@router.get(
+    "/api/v1/database/{db}/history",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"application/x-ndjson": {}},
+            "description": "One JSON record per line: header, timelines, commits, branches.",
+        }
+    },
+)
 def history_export(db: str, resources: AppResources) -> StreamingResponse:
     """The database's whole history as JSON Lines (docs/history-format.md)."""
     database = _database(resources)
