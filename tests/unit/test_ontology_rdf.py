@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,9 +24,10 @@ from spice_harvester.domain.ontology.rdf import (
     to_graph,
 )
 from spice_harvester.domain.ontology.types import ValueType
+from tests import sample_data
 
 BASE = "https://example.org/db/shop/"
-THREE_PL = Path(__file__).resolve().parents[3] / "shared/data/3pl/ontology.jsonld"
+THREE_PL = sample_data.THREE_PL / "ontology.jsonld"
 
 
 def spice(term: str) -> URIRef:
