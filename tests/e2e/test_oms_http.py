@@ -33,6 +33,7 @@ LOCATION = {
             "target": "Warehouse",
             "cardinality": "n:1",
             "inverse_predicate": "locations",
+            "required": True,
         }
     ],
 }
@@ -137,9 +138,12 @@ def test_instances_are_written_linked_and_protected_over_http(oms: httpx.Client)
     assert bulk.json()["data"]["count"] == 500
     count = oms.get(f"/api/v1/instance/{DB}/class/Location/count").json()["data"]
     assert count == {"count": 500}
-    refused = oms.delete(f"{writes}/Warehouse/ICN-1/delete?expected_seq=1")
+    # The bulk kept the inverse in step: the warehouse lists its 500 locations (version 2).
+    # Their `warehouse` is required, so they protect it from a delete.
+    refused = oms.delete(f"{writes}/Warehouse/ICN-1/delete?expected_seq=2")
     assert refused.status_code == 409
     assert refused.json()["data"]["referrer_count"] == 500
     read = oms.get(f"/api/v1/instance/{DB}/instance/ICN-1?class_id=Warehouse").json()["data"]
     assert read["data"]["city"] == "인천"
-    assert read["version"] == 1
+    assert len(read["data"]["locations"]) == 500
+    assert read["version"] == 2

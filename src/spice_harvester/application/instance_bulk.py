@@ -97,7 +97,8 @@ def _clashes(
     names = unique_properties(resolved)
     if not names:
         return errors
-    taken = taken_values(store, db, head, schema, resolved)
+    wanted = {name: [p.data[name] for p in good.values() if name in p.data] for name in names}
+    taken = taken_values(store, db, head, schema, resolved, wanted)
     for row, p in good.items():
         own = (resolved.id, prepared_ref(p).doc_id)
         for name in names:

@@ -8,6 +8,12 @@ from typing import Any
 from spice_harvester.application.commands import WriteOutcome
 from spice_harvester.application.instance_bulk import MAX_BULK, check_rows, prepared_ref
 from spice_harvester.application.instance_ids import check_instance_id, join_key, split_key
+from spice_harvester.application.instance_inverse import (
+    Written,
+    merged,
+    mirror_links,
+    split_referrers,
+)
 from spice_harvester.application.instance_links import (
     InstanceKey,
     Referrer,
@@ -44,7 +50,8 @@ class InstanceWriter:
 
     The checks read the head before the commit; the commit then re-checks every `expected_seq`
     atomically, so a concurrent change to the same instance is caught, but a target deleted or a
-    unique value taken between the two is not: a known limit while the checks are scans.
+    unique value taken between the two is not: a known limit while the checks run outside the
+    commit's transaction.
     """
 
     def __init__(self, store: VersionedStore, limits: SchemaLimits) -> None:
@@ -69,11 +76,17 @@ class InstanceWriter:
         ref = prepared_ref(prepared)
         self._check_links(db, head, schema, prepared.links)
         self._check_unique(db, head, schema, prepared, ref.doc_id)
+        mirrored = mirror_links(self.store, db, head, schema, [Written(ref, None, prepared.data)])
         # No expected_seq: CREATE refuses a live instance itself, and an id whose instance was
         # deleted may be created again (its version continues from the tombstone's).
-        change = Change(ref, ChangeKind.CREATE, prepared.data)
+        change = Change(ref, ChangeKind.CREATE, mirrored.of(ref))
         result = self._commit(
-            db, branch, actor, f"Create {class_id}/{prepared.id}", command_id, [change]
+            db,
+            branch,
+            actor,
+            f"Create {class_id}/{prepared.id}",
+            command_id,
+            [change, *mirrored.changes],
         )
         return _outcome(result, ref)
 
@@ -99,11 +112,18 @@ class InstanceWriter:
             raise ValidationFailed("data names no field to change", field="data")
         self._check_links(db, head, schema, prepared.links)
         self._check_unique(db, head, schema, prepared, instance_id)
-        change = Change(
-            ref, ChangeKind.UPDATE, prepared.data, prepared.unset, expected_seq=expected_seq
-        )
+        current = state.data or {}
+        after = merged(current, prepared.data, prepared.unset)
+        mirrored = mirror_links(self.store, db, head, schema, [Written(ref, current, after)])
+        data, unset = mirrored.update_fields(ref, current, prepared.data, prepared.unset)
+        change = Change(ref, ChangeKind.UPDATE, data, unset, expected_seq=expected_seq)
         result = self._commit(
-            db, branch, actor, f"Update {class_id}/{instance_id}", command_id, [change]
+            db,
+            branch,
+            actor,
+            f"Update {class_id}/{instance_id}",
+            command_id,
+            [change, *mirrored.changes],
         )
         return _outcome(result, ref)
 
@@ -132,23 +152,30 @@ class InstanceWriter:
         changes = [Change(ref, ChangeKind.DELETE, expected_seq=expected_seq)]
         referrers = find_referrers(self.store, db, head, schema, doomed)
         if cascade:
-            changes += self._cascade(db, head, schema, doomed, referrers)
-        elif unlink:
+            cascaded, referrers = self._cascade(db, head, schema, doomed, referrers)
+            changes += cascaded
+        # A referrer through an inverse pair holds the mirror of a deleted link: it loses it.
+        blocking, mirrored = split_referrers(schema, referrers)
+        if unlink:
             changes += _unlinks(referrers)
-        elif referrers:
-            shown = [r.as_dict() for r in referrers[:REFERRERS_SHOWN]]
-            names = ", ".join(f"{r.class_id}/{r.id} ({r.predicate})" for r in referrers[:5])
-            more = f" and {len(referrers) - 5} more" if len(referrers) > 5 else ""
+        elif blocking:
+            shown = [r.as_dict() for r in blocking[:REFERRERS_SHOWN]]
+            names = ", ".join(f"{r.class_id}/{r.id} ({r.predicate})" for r in blocking[:5])
+            more = f" and {len(blocking) - 5} more" if len(blocking) > 5 else ""
             raise Conflict(
                 f"{class_id}/{instance_id} is referenced by {names}{more}: "
                 "delete with cascade=true or unlink=true",
                 field="id",
-                data={"referrers": shown, "referrer_count": len(referrers)},
+                data={"referrers": shown, "referrer_count": len(blocking)},
             )
+        else:
+            changes += _unlinks(mirrored)
         message = f"Delete {class_id}/{instance_id}"
-        if len(changes) > 1:
-            how = "deleted" if cascade else "unlinked"
-            message += f" ({len(changes) - 1} referrer(s) {how})"
+        deleted = sum(c.kind is ChangeKind.DELETE for c in changes[1:])
+        counts = {"deleted": deleted, "unlinked": len(changes) - 1 - deleted}
+        said = ", ".join(f"{n} {how}" for how, n in counts.items() if n)
+        if said:
+            message += f" (referrers: {said})"
         result = self._commit(db, branch, actor, message, command_id, changes)
         extra = {"deleted": True, "changed": len(changes)}
         return _outcome(result, ref, extra)
@@ -165,9 +192,16 @@ class InstanceWriter:
         """Every row checked first (errors reported per row, nothing written), then one commit."""
         head, schema = self._head(db, branch)
         prepared = check_rows(self.store, db, head, schema, class_id, rows)
-        changes = [Change(prepared_ref(p), ChangeKind.CREATE, p.data) for p in prepared]
+        written = [Written(prepared_ref(p), None, p.data) for p in prepared]
+        mirrored = mirror_links(self.store, db, head, schema, written)
+        changes = [Change(w.ref, ChangeKind.CREATE, mirrored.of(w.ref)) for w in written]
         result = self._commit(
-            db, branch, actor, f"Bulk create {len(changes)} {class_id}", command_id, changes
+            db,
+            branch,
+            actor,
+            f"Bulk create {len(changes)} {class_id}",
+            command_id,
+            [*changes, *mirrored.changes],
         )
         ids = [prepared_ref(p).doc_id for p in prepared]
         return WriteOutcome(
@@ -205,7 +239,8 @@ class InstanceWriter:
         names = [n for n in unique_properties(resolved) if prepared.data.get(n) is not None]
         if not names:
             return
-        taken = taken_values(self.store, db, head, schema, resolved)
+        wanted = {name: [prepared.data[name]] for name in names}
+        taken = taken_values(self.store, db, head, schema, resolved, wanted)
         for name in names:
             holder = taken[name].get(value_key(prepared.data[name]))
             if holder is not None and holder != (prepared.class_id, own_id):
@@ -222,14 +257,16 @@ class InstanceWriter:
         schema: Schema,
         doomed: dict[str, set[str]],
         referrers: list[Referrer],
-    ) -> list[Change]:
-        """Deletes for the referrers, then theirs, level by level, within the bounds."""
+    ) -> tuple[list[Change], list[Referrer]]:
+        """Deletes for the blocking referrers, then theirs, level by level, within the bounds;
+        with the referrers left, which only hold mirrors of deleted links (see split_referrers)."""
         changes: list[Change] = []
         seen: set[InstanceKey] = set()
         for _level in range(MAX_CASCADE_DEPTH):
-            fresh = [r for r in referrers if (r.class_id, r.id) not in seen]
+            blocking, _ = split_referrers(schema, referrers)
+            fresh = [r for r in blocking if (r.class_id, r.id) not in seen]
             if not fresh:
-                return changes
+                return changes, referrers
             for r in fresh:
                 if (r.class_id, r.id) in seen:
                     continue  # pointing through several fields
@@ -241,12 +278,12 @@ class InstanceWriter:
                     f"cascade would delete more than {MAX_CASCADE} instances", field="cascade"
                 )
             referrers = find_referrers(self.store, db, head, schema, doomed)
-        if referrers:
+        if split_referrers(schema, referrers)[0]:
             raise ValidationFailed(
                 f"cascade goes deeper than {MAX_CASCADE_DEPTH} levels of references",
                 field="cascade",
             )
-        return changes
+        return changes, referrers
 
 
 def _unlinks(referrers: list[Referrer]) -> list[Change]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Collection, Sequence
+from typing import Any, Protocol
 
 from spice_harvester.domain.versioning.documents import DocRef, DocState, DocType
 from spice_harvester.domain.versioning.merge import MergeOptions
@@ -85,6 +85,24 @@ class VersionedStore(Protocol):
         *,
         branch: str | None = None,
     ) -> int: ...
+    def find_docs(
+        self,
+        db: str,
+        ref: str,
+        class_ids: Sequence[str],
+        field: str,
+        values: Collection[Any],
+        *,
+        limit: int | None = None,
+    ) -> list[DocState]:
+        """The live instances at `ref` of any of `class_ids` whose `data[field]` is one of
+        `values` or, when it is a list, has one of them as an item; in key order, the first
+        `limit` if given. Values are JSON values compared canonically: dicts by content,
+        while 1 and 1.0, and true and 1, differ; None matches nothing. `field` is a top-level
+        name (letters, digits, underscores). The database does the filtering (with no index on
+        values yet, it still reads every instance of the classes)."""
+        ...
+
     def history(
         self, db: str, ref: str, doc: DocRef, *, branch: str | None = None
     ) -> list[DocVersion]: ...

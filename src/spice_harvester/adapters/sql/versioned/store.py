@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -455,6 +455,20 @@ class SqlVersionedStore:
         with self._db.read() as connection:
             chain = self._chain_at(connection, db, ref, branch)
             return reads.count_docs(connection, chain, doc_type, class_id)
+
+    def find_docs(
+        self,
+        db: str,
+        ref: str,
+        class_ids: Sequence[str],
+        field: str,
+        values: Collection[Any],
+        *,
+        limit: int | None = None,
+    ) -> list[DocState]:
+        with self._db.read() as connection:
+            chain = self._chain_at(connection, db, ref, None)
+            return reads.find_docs(connection, chain, class_ids, field, values, limit)
 
     def history(
         self, db: str, ref: str, doc: DocRef, *, branch: str | None = None

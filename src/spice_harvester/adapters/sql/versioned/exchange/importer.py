@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, insert, select
 
@@ -21,12 +21,15 @@ from spice_harvester.adapters.sql.versioned.exchange.records import (
     read_header,
     read_record,
 )
-from spice_harvester.adapters.sql.versioned.store import SqlVersionedStore
 from spice_harvester.adapters.sql.versioned.timelines import TimelineCache
 from spice_harvester.adapters.sql.versioned.writer import Database
 from spice_harvester.domain.errors import AlreadyExists, MalformedInput, ValidationFailed
 from spice_harvester.domain.versioning.hashing import EMPTY_STATE, add_to_state, doc_hash
 from spice_harvester.domain.versioning.model import DatabaseInfo
+
+if TYPE_CHECKING:
+    # Only for the annotation: the store imports this package.
+    from spice_harvester.adapters.sql.versioned.store import SqlVersionedStore
 
 
 def import_history(
