@@ -17,9 +17,12 @@ from spice_harvester.domain.errors import ConfigurationError
 from spice_harvester.settings import ServiceName, Settings
 
 if TYPE_CHECKING:
+    from spice_harvester.adapters.oms_client import OmsClient
+    from spice_harvester.adapters.ratelimit import TokenBuckets
     from spice_harvester.adapters.sql.database import SqlDatabase
     from spice_harvester.adapters.sql.pull_requests import SqlPullRequests
     from spice_harvester.application.commands import CommandRunner
+    from spice_harvester.ports.api_keys import ApiKeyStore
     from spice_harvester.ports.audit import AuditLog
     from spice_harvester.ports.commands import CommandStore
     from spice_harvester.ports.versioned_store import VersionedStore
@@ -65,10 +68,13 @@ class Resources:
     database: SqlDatabase | None = None
     redis: Redis | None = None
     peers: dict[str, httpx.AsyncClient] = field(default_factory=dict)
+    oms: OmsClient | None = None
     store: VersionedStore | None = None
     commands: CommandRunner | None = None
     audit: AuditLog | None = None
     pull_requests: SqlPullRequests | None = None
+    api_keys: ApiKeyStore | None = None
+    rate_limits: TokenBuckets | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def dependencies(self) -> list[Dependency]:
@@ -136,6 +142,27 @@ def _wire_oms(resources: Resources) -> None:
     resources.pull_requests = SqlPullRequests(resources.database)
 
 
+def _wire_bff_security(resources: Resources) -> None:
+    from spice_harvester.adapters.ratelimit import TokenBuckets
+    from spice_harvester.adapters.sql.api_keys import SqlApiKeys
+    from spice_harvester.adapters.sql.audit import SqlAuditLog
+
+    assert resources.database is not None
+    resources.api_keys = SqlApiKeys(resources.database)
+    resources.audit = SqlAuditLog(resources.database)
+    prefix = resources.settings.bff.rate_limiting.redis_prefix
+    resources.rate_limits = TokenBuckets(resources.redis, prefix)
+
+
+def _wire_oms_client(resources: Resources) -> None:
+    from spice_harvester.adapters.oms_client import OmsClient
+
+    settings = resources.settings
+    http = open_peer_client(settings.base_url("oms"), settings.request_timeout)
+    resources.peers["oms"] = http
+    resources.oms = OmsClient(http, max_in_flight=settings.bff.oms_max_in_flight)
+
+
 def open_resources(settings: Settings, service: ServiceName) -> Resources:
     resources = Resources(settings, service)
     if NEEDS_DATABASE[service]:
@@ -145,7 +172,6 @@ def open_resources(settings: Settings, service: ServiceName) -> Resources:
     if service == "oms":
         _wire_oms(resources)
     if service == "bff":
-        resources.peers["oms"] = open_peer_client(
-            settings.base_url("oms"), settings.request_timeout
-        )
+        _wire_bff_security(resources)
+        _wire_oms_client(resources)
     return resources

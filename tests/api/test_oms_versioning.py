@@ -162,6 +162,29 @@ def test_history_diff_and_merge_with_conflicts(client: TestClient) -> None:
     assert ancestor.json()["data"]["id"] == newest["parents"][1]
 
 
+def test_a_dry_run_merge_reports_and_writes_nothing(client: TestClient) -> None:
+    create_database(client)
+    put(client, "main", "o1", {"qty": 1})
+    client.post(f"/api/v1/branch/{DB}/create", json={"branch_name": "what-if"})
+    put(client, "what-if", "o1", {"qty": 2})
+    body: dict[str, Any] = {"source_branch": "what-if", "target_branch": "main", "dry_run": True}
+    heads = client.get(f"/api/v1/branch/{DB}/list").json()["data"]["branches"]
+    preview = client.post(f"/api/v1/version/{DB}/merge", json=body)
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["data"]["merge"] == "fast_forward"
+    assert client.get(f"/api/v1/branch/{DB}/list").json()["data"]["branches"] == heads
+    put(client, "main", "o1", {"qty": 3})
+    heads = client.get(f"/api/v1/branch/{DB}/list").json()["data"]["branches"]
+    conflict = client.post(f"/api/v1/version/{DB}/merge", json=body)
+    assert conflict.status_code == 409
+    assert conflict.json()["data"]["conflicts"][0]["path"] == "instances/Order/o1/qty"
+    body["resolutions"] = [{"path": "instances/Order/o1/qty", "choice": "source"}]
+    resolved = client.post(f"/api/v1/version/{DB}/merge", json=body).json()["data"]
+    assert (resolved["merge"], resolved["changed"]) == ("would_merge", 1)
+    assert client.get(f"/api/v1/branch/{DB}/list").json()["data"]["branches"] == heads
+    assert "command_id" not in resolved  # a preview is no command
+
+
 def test_rollback_is_audited_and_refused_on_protected_branches(client: TestClient) -> None:
     create_database(client)
     client.post(f"/api/v1/branch/{DB}/create", json={"branch_name": "work"})

@@ -20,6 +20,7 @@ REVISIONS = (
     "0003_commands_audit",
     "0004_pull_requests",
     "0005_events_per_database",
+    "0006_api_keys",
 )
 HEAD = REVISIONS[-1]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from spice_harvester import __version__
-from spice_harvester.cli import config_cmd, db, history
+from spice_harvester.cli import apikey, audit, config_cmd, db, history
 from spice_harvester.cli.serve import serve
 from spice_harvester.cli.up import up
 
@@ -21,6 +21,8 @@ app.command("serve")(serve)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(db.app, name="db")
 app.add_typer(history.app, name="history")
+app.add_typer(apikey.app, name="apikey")
+app.add_typer(audit.app, name="audit")
 
 
 @app.command("version")

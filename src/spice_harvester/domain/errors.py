@@ -133,7 +133,10 @@ class PeerError(SpiceError):
         *,
         field: str | None = None,
         data: dict[str, Any] | None = None,
+        errors: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(message, field=field, data=data)
         self.status = status
         self.code = code
+        # Every error item the peer listed, when it listed several.
+        self.errors = errors

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,36 @@ class AuditEntry:
         }
 
 
+@dataclass(frozen=True)
+class ChainProblem:
+    """An entry where the chain breaks: `edited` when its own fields no longer hash to its
+    recorded hash; `unlinked` when it does not record the hash of the entry before it (that
+    one was removed, or rewritten with a fresh hash)."""
+
+    entry_id: int
+    kind: Literal["edited", "unlinked"]
+    previous_id: int | None
+
+    def describe(self) -> str:
+        if self.kind == "edited":
+            return f"audit entry {self.entry_id} does not hash to its recorded hash: it was edited"
+        after = f"entry {self.previous_id}" if self.previous_id is not None else "the start"
+        return (
+            f"audit entry {self.entry_id} does not record the hash of {after} before it: "
+            "an entry between them was removed or rewritten"
+        )
+
+
+@dataclass(frozen=True)
+class AuditCheck:
+    count: int
+    problems: list[ChainProblem]
+
+    @property
+    def holds(self) -> bool:
+        return not self.problems
+
+
 class AuditLog(Protocol):
     def append(
         self,
@@ -61,6 +91,19 @@ class AuditLog(Protocol):
         offset: int = 0,
     ) -> list[AuditEntry]: ...
 
+    def count(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int: ...
+
     def verify(self) -> list[int]:
         """Ids of entries whose hash or link to the previous entry does not hold."""
+        ...
+
+    def check(self) -> AuditCheck:
+        """The number of entries and where the chain breaks, oldest first."""
         ...

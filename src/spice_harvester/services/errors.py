@@ -65,6 +65,8 @@ async def _spice_error(request: Request, exc: Exception) -> JSONResponse:
     headers = None
     if isinstance(exc, err.RateLimited):
         headers = {"Retry-After": str(exc.retry_after)}
+    if isinstance(exc, err.PeerError) and exc.errors:
+        return envelope("error", exc.message, exc.data, errors=exc.errors, http_status=exc.status)
     return error_response(
         status_for(exc), exc.code, exc.message, field=exc.field, data=exc.data, headers=headers
     )

@@ -10,6 +10,7 @@ import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from starlette.middleware import Middleware
 
 from spice_harvester import __version__
 from spice_harvester.application.health import check_health
@@ -38,20 +39,32 @@ class ServiceInfo:
 
 
 def build_service(
-    key: ServiceName, routers: Sequence[APIRouter], settings: Settings | None = None
+    key: ServiceName,
+    routers: Sequence[APIRouter],
+    settings: Settings | None = None,
+    *,
+    middleware: Sequence[Middleware] = (),
 ) -> FastAPI:
-    """The app of one of the three services, with settings read now unless given."""
+    """The app of one of the three services, with settings read now unless given.
+
+    `middleware` is the service's own (listed outermost first). It runs inside the shared
+    stack (access log, hosts, CORS, body limits), so what it refuses is logged like the rest.
+    """
     if settings is None:
         # Started by an outside ASGI server (gunicorn, uvicorn --factory): set up logs too.
         settings = load_settings()
         configure_logging(settings, key, console_level=None)
     name, description = TITLES[key]
     info = ServiceInfo(name, key, __version__, description, settings.service(key).server.port)
-    return create_fastapi_service(info, settings, routers)
+    return create_fastapi_service(info, settings, routers, middleware=middleware)
 
 
 def create_fastapi_service(
-    info: ServiceInfo, settings: Settings, routers: Sequence[APIRouter] = ()
+    info: ServiceInfo,
+    settings: Settings,
+    routers: Sequence[APIRouter] = (),
+    *,
+    middleware: Sequence[Middleware] = (),
 ) -> FastAPI:
     """Builds a service app. Resources open in the lifespan, so importing does no I/O."""
 
@@ -74,7 +87,7 @@ def create_fastapi_service(
     app.state.service_info = info
     app.state.settings = settings
     install_error_handlers(app)
-    _install_middleware(app, info, settings)
+    _install_middleware(app, info, settings, middleware)
     app.add_api_route(
         "/health",
         _health_endpoint(info, settings),
@@ -88,9 +101,13 @@ def create_fastapi_service(
     return app
 
 
-def _install_middleware(app: FastAPI, info: ServiceInfo, settings: Settings) -> None:
+def _install_middleware(
+    app: FastAPI, info: ServiceInfo, settings: Settings, own: Sequence[Middleware]
+) -> None:
     server = settings.service(info.key).server
     # Added innermost first: the access log wraps everything so even refusals are logged.
+    for entry in reversed(own):
+        app.add_middleware(entry.cls, *entry.args, **entry.kwargs)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_request_bytes=server.max_request_bytes,

@@ -49,6 +49,8 @@ class RateLimitSettings(_Section):
     enabled: bool = True
     default_limit: int = Field(1000, ge=1)
     window_seconds: int = Field(60, ge=1)
+    # Names BFF's buckets in Redis; installations sharing one Redis each need their own.
+    redis_prefix: str = Field("spice:ratelimit:", min_length=1, max_length=100)
 
 
 class AuthenticationSettings(_Section):
@@ -72,6 +74,10 @@ class BffSettings(ServiceSettings):
     server: ServerSettings = ServerSettings(port=8002)
     rate_limiting: RateLimitSettings = RateLimitSettings()
     authentication: AuthenticationSettings = AuthenticationSettings()
+    # Requests to OMS in flight at once per process; more wait for a slot.
+    oms_max_in_flight: int = Field(100, ge=1, le=10_000)
+    # How long a process keeps a database's labels; a schema write through it drops them at once.
+    labels_ttl_seconds: float = Field(5, ge=0, le=3600)
 
 
 class FunnelSettings(ServiceSettings):

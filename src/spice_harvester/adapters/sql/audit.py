@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, Select, func, insert, select, text
 
 from spice_harvester.adapters.sql.database import SqlDatabase
 from spice_harvester.adapters.sql.tables import audit_log
 from spice_harvester.domain.versioning.hashing import canonical_json, sha256_hex
-from spice_harvester.ports.audit import AuditEntry
+from spice_harvester.ports.audit import AuditCheck, AuditEntry, ChainProblem
 
 GENESIS: Final = "0" * 64
 _AUDIT_LOCK: Final = 0x53504943454155  # "SPICEAU": one appender at a time on PostgreSQL
@@ -129,29 +129,57 @@ class SqlAuditLog:
         offset: int = 0,
     ) -> list[AuditEntry]:
         query = select(audit_log).order_by(_a.entry_id.desc()).limit(limit).offset(offset)
-        if actor is not None:
-            query = query.where(_a.actor == actor)
-        if action is not None:
-            query = query.where(_a.action == action)
-        if since is not None:
-            query = query.where(_a.at >= since)
-        if until is not None:
-            query = query.where(_a.at <= until)
+        query = _filtered(query, actor, action, since, until)
         with self._db.read() as connection:
             return [_entry(row) for row in connection.execute(query)]
 
+    def count(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        query = _filtered(select(func.count()).select_from(audit_log), actor, action, since, until)
+        with self._db.read() as connection:
+            return int(connection.execute(query).scalar_one())
+
     def verify(self) -> list[int]:
-        broken: list[int] = []
-        prev = GENESIS
+        return [problem.entry_id for problem in self.check().problems]
+
+    def check(self) -> AuditCheck:
+        """Walks the chain oldest first: each entry must hash to what it records, and record
+        the hash of the entry before it."""
+        problems: list[ChainProblem] = []
+        prev, prev_id, count = GENESIS, None, 0
         with self._db.read() as connection:
             rows = connection.execute(
                 select(audit_log).order_by(_a.entry_id), execution_options={"yield_per": 1000}
             )
             for row in rows:
-                if (
-                    row.prev_hash != prev
-                    or entry_hash(row.prev_hash, _fields(row)) != row.entry_hash
-                ):
-                    broken.append(row.entry_id)
-                prev = row.entry_hash
-        return broken
+                count += 1
+                if entry_hash(row.prev_hash, _fields(row)) != row.entry_hash:
+                    problems.append(ChainProblem(row.entry_id, "edited", prev_id))
+                elif row.prev_hash != prev:
+                    problems.append(ChainProblem(row.entry_id, "unlinked", prev_id))
+                prev, prev_id = row.entry_hash, row.entry_id
+        return AuditCheck(count, problems)
+
+
+def _filtered(
+    query: Select[Any],
+    actor: str | None,
+    action: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> Select[Any]:
+    if actor is not None:
+        query = query.where(_a.actor == actor)
+    if action is not None:
+        query = query.where(_a.action == action)
+    if since is not None:
+        query = query.where(_a.at >= since)
+    if until is not None:
+        query = query.where(_a.at <= until)
+    return query

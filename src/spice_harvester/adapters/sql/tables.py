@@ -249,3 +249,21 @@ pull_requests = Table(
     Column("reviews", _JSON, nullable=False),
     Column("seq", Integer, nullable=False),
 )
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("key_hash", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column(
+        "databases",
+        JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True), "postgresql"),
+    ),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(255), nullable=False),
+    Column("revoked_at", UtcDateTime),
+    Column("last_used_at", UtcDateTime),
+)

@@ -3,12 +3,35 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
+from starlette.middleware import Middleware
 
+from spice_harvester.services.bff.routers import (
+    admin,
+    branches,
+    commands,
+    databases,
+    instances,
+    ontology,
+    pull_requests,
+    versions,
+    whoami,
+)
+from spice_harvester.services.bff.security.ratelimit import RateLimitMiddleware
 from spice_harvester.services.factory import build_service
 from spice_harvester.settings import Settings
 
-ROUTERS: list[APIRouter] = []
+ROUTERS: list[APIRouter] = [
+    whoami.router,
+    admin.router,
+    databases.router,
+    branches.router,
+    ontology.router,
+    instances.router,
+    versions.router,
+    pull_requests.router,
+    commands.router,
+]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    return build_service("bff", ROUTERS, settings)
+    return build_service("bff", ROUTERS, settings, middleware=[Middleware(RateLimitMiddleware)])

@@ -19,7 +19,12 @@ from spice_harvester.domain.ontology.classes import ClassDef
 from spice_harvester.domain.ontology.graph import relationship_cycles, relationship_paths
 from spice_harvester.domain.versioning.model import CommitResult
 from spice_harvester.services.oms.deps import Actor, AppSettings, CommandId, Runner, Store
-from spice_harvester.services.oms.routers.schema_io import Format, OwlSyntax, render
+from spice_harvester.services.oms.routers.schema_io import (
+    EXPORT_RESPONSES,
+    Format,
+    OwlSyntax,
+    render,
+)
 from spice_harvester.services.responses import accepted, listed, ok
 
 router = APIRouter(prefix="/api/v1/database/{db}/ontology", tags=["ontology"])
@@ -145,7 +150,7 @@ def read_class(
     return ok(get_class(store, db, at or branch, class_id).as_api())
 
 
-@router.get("/{class_id}/schema")
+@router.get("/{class_id}/schema", responses=EXPORT_RESPONSES)
 def class_schema(
     db: str,
     class_id: str,

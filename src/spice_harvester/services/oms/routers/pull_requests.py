@@ -110,9 +110,11 @@ def pull_request_diff(db: str, pr_id: int, prs: PullRequests, store: Store) -> J
 def review_pull_request(
     db: str, pr_id: int, body: ReviewBody, prs: PullRequests, actor: Actor
 ) -> JSONResponse:
-    return ok(
-        prs.review(db, pr_id, reviewer=actor, state=body.state, body=body.body),
+    return envelope(
+        "created",
         f"review recorded on #{pr_id}",
+        prs.review(db, pr_id, reviewer=actor, state=body.state, body=body.body),
+        http_status=201,
     )
 
 

@@ -30,6 +30,21 @@ OwlSyntax = Literal["turtle", "xml"]
 ImportFormat = Literal["json", "jsonld", "turtle", "xml"]
 
 
+# What an export answers with, by `format` (and `syntax` for OWL), for the OpenAPI document.
+EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "json: the spice-schema document in the envelope; jsonld: JSON-LD; "
+        "owl: Turtle (syntax=turtle) or RDF/XML (syntax=xml).",
+        "content": {
+            "application/json": {},
+            "application/ld+json": {},
+            "text/turtle": {},
+            "application/rdf+xml": {},
+        },
+    }
+}
+
+
 def base_iri(db: str) -> str:
     return f"https://spice-harvester.dev/db/{db}/"
 
@@ -49,7 +64,7 @@ def render(classes: list[ClassDef], db: str, format: Format, syntax: OwlSyntax) 
     return Response(export_turtle(classes, base_iri=base_iri(db)), media_type="text/turtle")
 
 
-@router.get("")
+@router.get("", responses=EXPORT_RESPONSES)
 def export_schema(
     db: str,
     store: Store,

@@ -33,6 +33,7 @@ class MergeBody(BaseModel):
     message: str | None = Field(None, max_length=10_000)
     author: str | None = Field(None, max_length=255)
     fast_forward: bool = True
+    dry_run: bool = False
 
 
 class RollbackBody(BaseModel):
@@ -91,8 +92,11 @@ def merge(
         body.strategy,
         tuple(Resolution(r.path, r.choice, r.value) for r in body.resolutions),
         body.fast_forward,
+        body.dry_run,
     )
     author = body.author or actor
+    if body.dry_run:
+        return _merge_preview(db, body, store, author, options)
 
     def run(_: str) -> WriteOutcome:
         result = store.merge(
@@ -128,6 +132,21 @@ def merge(
     return accepted(
         record, f"{body.source_branch} into {body.target_branch}: {status}", http_status=200
     )
+
+
+def _merge_preview(
+    db: str, body: MergeBody, store: Store, author: str, options: MergeOptions
+) -> JSONResponse:
+    """What the merge would do, or its conflicts (409), with nothing written and no command."""
+    result = store.merge(db, body.source_branch, body.target_branch, author=author, options=options)
+    data = {
+        "merge": result.status,
+        "merge_base": result.merge_base,
+        "changed": result.changed,
+        "resolved": result.resolved,
+        "dry_run": True,
+    }
+    return ok(data, f"{body.source_branch} into {body.target_branch}: {result.status}")
 
 
 @router.post("/{db}/rollback", status_code=202)

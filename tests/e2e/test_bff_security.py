@@ -1,0 +1,144 @@
+"""BFF's security as real processes: keys from the CLI, one budget across two BFF processes on
+one Redis, and `spice audit verify` catching an audit row changed behind BFF's back."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import redis
+from sqlalchemy import text
+
+from spice_harvester.adapters.sql.database import SqlDatabase
+from spice_harvester.services.bff.security.keys import KEY_CACHE_SECONDS
+from tests.e2e.conftest import Stack, free_port, wait_for
+from tests.integration.sql_engines import POOL
+from tests.postgres import SKIP_POSTGRES, fresh_postgres_database
+
+pytestmark = pytest.mark.e2e
+REDIS_URL = os.environ.get("SPICE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef"
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param(
+            "postgresql",
+            id="postgresql",
+            marks=[pytest.mark.postgres, pytest.mark.skipif(SKIP_POSTGRES, reason="opted out")],
+        ),
+    ]
+)
+def database_url(request: pytest.FixtureRequest, stack: Stack) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{stack.root / 'data' / 'bff.sqlite3'}"
+        return
+    with fresh_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    prefix = f"spice-e2e:{uuid.uuid4().hex}:"
+    yield prefix
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        found = list(client.scan_iter(match=f"{prefix}*"))
+        if found:
+            client.delete(*found)
+    finally:
+        client.close()
+
+
+def _whoami(base: str, key: str) -> httpx.Response:
+    return httpx.get(f"{base}/api/v1/whoami", headers={"X-API-Key": key}, timeout=10)
+
+
+@pytest.mark.redis
+def test_two_bff_processes_on_one_redis_share_a_keys_budget(
+    stack: Stack, redis_prefix: str
+) -> None:
+    stack.env |= {
+        "DATABASE_URL": f"sqlite:///{stack.root / 'data' / 'bff.sqlite3'}",
+        "REDIS_URL": REDIS_URL,
+        "BFF__RATE_LIMITING__REDIS_PREFIX": redis_prefix,
+        "BFF__RATE_LIMITING__DEFAULT_LIMIT": "6",
+        "BFF__AUTHENTICATION__API_KEY_ENABLED": "true",
+    }
+    created = stack.run("apikey", "create", "--name", "shared", "--role", "viewer")
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip()
+    assert key.startswith("sh_")
+    assert "cannot be shown again" in created.stderr
+
+    other_port = free_port()
+    stack.spice("serve", "bff")
+    stack.spice("serve", "bff", BFF_PORT=str(other_port))
+    bases = [stack.url("bff"), f"http://127.0.0.1:{other_port}"]
+    for base in bases:
+        wait_for(f"{base}/api/v1/whoami", status=401)
+
+    # Each process answers from the one bucket in Redis: six requests in all, then 429.
+    answers = [_whoami(bases[i % 2], key) for i in range(7)]
+    assert [answer.status_code for answer in answers] == [200] * 6 + [429]
+    assert [answer.headers["x-ratelimit-remaining"] for answer in answers[:6]] == [
+        "5",
+        "4",
+        "3",
+        "2",
+        "1",
+        "0",
+    ]
+    assert int(answers[-1].headers["retry-after"]) >= 1
+    assert answers[0].json()["data"]["actor"] == "shared"
+
+    listed = stack.run("apikey", "list", "--json")
+    (shown,) = json.loads(listed.stdout)["keys"]
+    assert shown["name"] == "shared"
+    assert shown["last_used_at"] is not None
+    assert key not in listed.stdout
+
+    revoked = stack.run("apikey", "revoke", shown["key_id"])
+    assert revoked.returncode == 0, revoked.stderr
+    # Once the key cache's few seconds are over, both processes refuse the key. (401, not
+    # 429: a refused key names no bucket, so the address's own, barely used bucket answers.)
+    time.sleep(KEY_CACHE_SECONDS + 0.5)
+    assert [_whoami(base, key).status_code for base in bases] == [401, 401]
+
+
+def test_audit_verify_names_the_audit_row_edited_with_sql(stack: Stack, database_url: str) -> None:
+    stack.env |= {"DATABASE_URL": database_url, "BFF_ADMIN_TOKEN": ADMIN_TOKEN}
+    bff = stack.spice("serve", "bff")
+    wait_for(f"{stack.url('bff')}/api/v1/admin/audit", status=403)
+    audit = f"{stack.url('bff')}/api/v1/admin/audit"
+    for actor in ("ops", "auditor", "ops"):
+        answer = httpx.get(audit, headers={"X-Admin-Token": ADMIN_TOKEN, "X-Admin-Actor": actor})
+        assert answer.status_code == 200
+    assert stack.stop(bff) == 0
+
+    # One refused call while waiting for start-up, then three allowed ones.
+    holds = stack.run("audit", "verify")
+    assert holds.returncode == 0, holds.stderr
+    assert "audit chain holds: 4 entries" in holds.stdout
+    listed = stack.run("audit", "list", "--actor", "auditor")
+    assert "admin.read_audit" in listed.stdout
+    assert "allowed" in listed.stdout
+
+    database = SqlDatabase(database_url, POOL)
+    try:
+        with database.transaction() as connection:
+            connection.execute(text("UPDATE audit_log SET actor = 'ops' WHERE entry_id = 3"))
+    finally:
+        database.close()
+    edited = stack.run("audit", "verify")
+    assert edited.returncode == 1
+    # Removals and rewritten hashes are named too (tests/integration/test_audit_log_contract.py).
+    assert edited.stderr.strip() == (
+        "spice: audit entry 3 does not hash to its recorded hash: it was edited"
+    )
