@@ -68,9 +68,20 @@ class InstanceWriter:
         request = CommitRequest(branch, actor, message, tuple(changes), command_id=command_id)
         return self.store.commit(db, request)
 
+    def _done(self, db: str, command_id: str) -> CommitResult | None:
+        """The commit of a command retried after it committed but before its status was
+        recorded: its checks would now fail (the instance exists, its version moved on), so
+        the original result is answered instead. The command runner has already checked that
+        the retry is the same request."""
+        return self.store.command_result(db, command_id)
+
     def create(
         self, db: str, branch: str, class_id: str, payload: object, actor: str, command_id: str
     ) -> WriteOutcome:
+        done = self._done(db, command_id)
+        if done is not None:
+            # The instance is the commit's first change; the rest are inverse links.
+            return _outcome(done, DocRef.from_key(done.events[0].aggregate_id))
         head, schema = self._head(db, branch)
         prepared = prepare(schema, class_id, payload, partial=False)
         ref = prepared_ref(prepared)
@@ -101,9 +112,12 @@ class InstanceWriter:
         actor: str,
         command_id: str,
     ) -> WriteOutcome:
+        ref = DocRef.of_instance(class_id, instance_id)
+        done = self._done(db, command_id)
+        if done is not None:
+            return _outcome(done, ref)
         head, schema = self._head(db, branch)
         instance_class(schema, class_id)
-        ref = DocRef.of_instance(class_id, instance_id)
         state = self._current(db, head, ref, expected_seq)
         prepared = prepare(
             schema, class_id, payload, partial=True, instance_id=instance_id, current=state.data
@@ -144,9 +158,12 @@ class InstanceWriter:
         too (recursively, bounded) or `unlink` removes their links to it."""
         if cascade and unlink:
             raise ValidationFailed("choose cascade or unlink, not both", field="cascade")
+        ref = DocRef.of_instance(class_id, instance_id)
+        done = self._done(db, command_id)
+        if done is not None:
+            return _outcome(done, ref, {"deleted": True, "changed": len(done.events)})
         head, schema = self._head(db, branch)
         instance_class(schema, class_id)
-        ref = DocRef.of_instance(class_id, instance_id)
         self._current(db, head, ref, expected_seq)
         doomed: dict[str, set[str]] = {class_id: {instance_id}}
         changes = [Change(ref, ChangeKind.DELETE, expected_seq=expected_seq)]
@@ -190,20 +207,29 @@ class InstanceWriter:
         command_id: str,
     ) -> WriteOutcome:
         """Every row checked first (errors reported per row, nothing written), then one commit."""
-        head, schema = self._head(db, branch)
-        prepared = check_rows(self.store, db, head, schema, class_id, rows)
-        written = [Written(prepared_ref(p), None, p.data) for p in prepared]
-        mirrored = mirror_links(self.store, db, head, schema, written)
-        changes = [Change(w.ref, ChangeKind.CREATE, mirrored.of(w.ref)) for w in written]
-        result = self._commit(
-            db,
-            branch,
-            actor,
-            f"Bulk create {len(changes)} {class_id}",
-            command_id,
-            [*changes, *mirrored.changes],
-        )
-        ids = [prepared_ref(p).doc_id for p in prepared]
+        done = self._done(db, command_id)
+        if done is not None:
+            ids = [
+                DocRef.from_key(e.aggregate_id).doc_id
+                for e in done.events[: len(rows)]
+                if e.event_type == "InstanceCreated"
+            ]
+            result = done
+        else:
+            head, schema = self._head(db, branch)
+            prepared = check_rows(self.store, db, head, schema, class_id, rows)
+            written = [Written(prepared_ref(p), None, p.data) for p in prepared]
+            mirrored = mirror_links(self.store, db, head, schema, written)
+            changes = [Change(w.ref, ChangeKind.CREATE, mirrored.of(w.ref)) for w in written]
+            result = self._commit(
+                db,
+                branch,
+                actor,
+                f"Bulk create {len(changes)} {class_id}",
+                command_id,
+                [*changes, *mirrored.changes],
+            )
+            ids = [prepared_ref(p).doc_id for p in prepared]
         return WriteOutcome(
             result.commit.commit_id,
             class_id,

@@ -52,6 +52,9 @@ class VersionedStore(Protocol):
 
     # writes: one commit per call, all or nothing
     def commit(self, db: str, request: CommitRequest) -> CommitResult: ...
+    def command_result(self, db: str, command_id: str) -> CommitResult | None:
+        """The commit a command already made in `db`, if any (for a retried command)."""
+        ...
 
     # reads at any ref: a branch, `main~3`, `HEAD~1` (with branch=), a commit id
     def resolve(self, db: str, ref: str, *, branch: str | None = None) -> CommitInfo: ...

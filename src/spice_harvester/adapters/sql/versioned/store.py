@@ -314,6 +314,18 @@ class SqlVersionedStore:
                 connection, locked.database, request.branch, head, writes, current, meta
             )
 
+    def command_result(self, db: str, command_id: str) -> CommitResult | None:
+        with self._db.read() as connection:
+            database = self._database(connection, db)
+            found = connection.execute(
+                select(commits.c.commit_id).where(
+                    commits.c.db_id == database.db_id, commits.c.command_id == command_id
+                )
+            ).one_or_none()
+            if found is None:
+                return None
+            return self._result_of(connection, database, found.commit_id)
+
     def _replay(
         self, connection: Connection, database: Database, request: CommitRequest, fingerprint: str
     ) -> CommitResult | None:
