@@ -108,3 +108,22 @@ def test_each_kind_of_write_retried_after_a_crash_answers_its_first_result(
         assert commit_count(client) == before, key
     author = client.get(f"/api/v1/instance/{DB}/instance/A1?class_id=Author").json()["data"]
     assert sorted(author["data"]["books"]) == ["B1", "B3"]
+
+
+def test_class_writes_retried_after_a_crash_answer_their_first_result(client: TestClient) -> None:
+    base = f"/api/v1/database/{DB}/ontology"
+    shelf = {"id": "Shelf", "label": "Shelf", "properties": [{"name": "code", "type": "string"}]}
+    cases: list[tuple[str, str, str, dict[str, Any]]] = [
+        ("POST", base, "c1", {"json": shelf}),
+        ("PUT", f"{base}/Shelf?expected_seq=1", "c2", {"json": {**shelf, "label": "Rack"}}),
+        ("DELETE", f"{base}/Shelf?expected_seq=2", "c3", {}),
+    ]
+    for method, url, key, kwargs in cases:
+        first = send(client, method, url, key, **kwargs)
+        before = commit_count(client)
+        crash_before_status(client, key)
+
+        again = send(client, method, url, key, **kwargs)
+
+        assert again == first, key
+        assert commit_count(client) == before, key

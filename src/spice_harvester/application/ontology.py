@@ -81,6 +81,9 @@ class ClassWriter:
         self, db: str, branch: str, payload: Any, actor: str, command_id: str
     ) -> tuple[ClassDef, CommitResult]:
         new = ClassDef.from_api(payload)
+        done = self.store.command_result(db, command_id)
+        if done is not None:  # retried after its commit (see InstanceWriter._done)
+            return new, done
         schema = load_schema(self.store, db, branch, self.limits)
         schema.check_class(new)
         changes = [Change(DocRef.of_class(new.id), ChangeKind.CREATE, new.to_api(), expected_seq=0)]
@@ -100,6 +103,9 @@ class ClassWriter:
         body = dict(payload) if isinstance(payload, dict) else payload
         raw_migration = body.pop("migration", None) if isinstance(body, dict) else None
         new = ClassDef.from_api({"id": class_id, **body} if isinstance(body, dict) else body)
+        done = self.store.command_result(db, command_id)
+        if done is not None:
+            return new, done
         schema = load_schema(self.store, db, branch, self.limits)
         schema.check_class(new, replacing=class_id)
         migration = None if raw_migration is None else Migration.from_api(raw_migration)
@@ -121,6 +127,9 @@ class ClassWriter:
     def delete(
         self, db: str, branch: str, class_id: str, expected_seq: int, actor: str, command_id: str
     ) -> CommitResult:
+        done = self.store.command_result(db, command_id)
+        if done is not None:
+            return done
         schema = load_schema(self.store, db, branch, self.limits)
         schema.class_def(class_id)
         schema.without_class(class_id)
