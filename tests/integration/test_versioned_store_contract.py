@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from spice_harvester.adapters.sql.database import SqlDatabase
+from spice_harvester.adapters.sql.event_log import SqlEventLog
 from spice_harvester.adapters.sql.versioned.store import SqlVersionedStore
 from spice_harvester.domain.errors import (
     AlreadyExists,
@@ -21,6 +22,7 @@ from spice_harvester.domain.errors import (
 from spice_harvester.domain.versioning.changes import Change, ChangeKind
 from spice_harvester.domain.versioning.documents import DocRef
 from spice_harvester.domain.versioning.merge import MergeOptions, Resolution, Strategy
+from spice_harvester.ports.registry import LogCheckpoint
 from tests.integration.store_helpers import (
     DB,
     create,
@@ -532,3 +534,30 @@ def test_a_dry_run_merge_reports_without_writing(store: SqlVersionedStore) -> No
         == "fast_forward"
     )
     assert heads(store) == {**before, "ahead": store.resolve(DB, "ahead").commit_id}
+
+
+def test_a_large_commit_stores_every_version_and_event_exactly(
+    store: SqlVersionedStore, migrated: SqlDatabase
+) -> None:
+    """Large batches take another insert path on PostgreSQL (COPY): the same rows result."""
+    people = [person(f"big{i:03d}") for i in range(300)]
+    data = {"name": "김민수 \\ \t tab", "nested": {"a": [1, 2.5, None, True]}, "note": None}
+    write(store, "main", *(create(ref, {**data, "n": i}) for i, ref in enumerate(people)))
+    result = write(store, "main", *(remove(ref) for ref in people[:150]))
+
+    assert store.count(DB, "main", "instance", "Person") == 150
+    assert data_at(store, "main", people[200]) == {**data, "n": 200}
+    assert data_at(store, "main~1", people[0]) == {**data, "n": 0}
+    assert data_at(store, "main", people[0]) is None
+    assert len(result.events) == 150
+    assert store.recompute_state_hash(DB, "main") == (
+        store.state_hash(DB, "main"),
+        150,
+    )
+    history = store.history(DB, "main", people[0])
+    assert [v.deleted for v in history] == [True, False]
+    logged = SqlEventLog(migrated).read_after(LogCheckpoint.start(), limit=2000)
+    created = [e for e in logged if e.event_type == "InstanceCreated"]
+    assert len(created) == 300
+    assert created[7].payload == {"data": {**data, "n": 7}}
+    assert created[7].actor == "tester"

@@ -8,7 +8,7 @@ from typing import Any
 
 from spice_harvester.application.instance_ids import id_problem
 from spice_harvester.application.instance_links import iter_instances
-from spice_harvester.application.ontology import load_schema
+from spice_harvester.application.ontology import schema_at_commit
 from spice_harvester.domain.errors import NotFound, ValidationFailed
 from spice_harvester.domain.ontology.schema import SchemaLimits
 from spice_harvester.domain.versioning.documents import DocRef, DocState
@@ -46,7 +46,7 @@ class InstanceReader:
             if state is None:
                 raise NotFound(f"instance {class_id}/{instance_id} does not exist", field="id")
             return self._views(db, [state])[0]
-        classes = load_schema(self.store, db, commit, self.limits).instance_classes()
+        classes = schema_at_commit(self.store, db, commit, self.limits).instance_classes()
         refs = [DocRef.of_instance(c, instance_id) for c in classes]
         found = list(self.store.get_many(db, commit, refs).values()) if refs else []
         return self._views(db, [_only(found, instance_id)])[0]
@@ -110,7 +110,7 @@ class InstanceReader:
 
     def _class_of(self, db: str, commit: str, instance_id: str) -> str:
         """The class of an id, live or deleted, when exactly one class has it."""
-        classes = load_schema(self.store, db, commit, self.limits).instance_classes()
+        classes = schema_at_commit(self.store, db, commit, self.limits).instance_classes()
         refs = [DocRef.of_instance(c, instance_id) for c in classes]
         live = list(self.store.get_many(db, commit, refs).values()) if refs else []
         if not live:
@@ -127,13 +127,20 @@ class InstanceReader:
             raise NotFound(f"class '{class_id}' does not exist", field="class_id")
 
     def _views(self, db: str, states: Iterable[DocState]) -> list[dict[str, Any]]:
-        states = list(states)
-        # A page usually comes from a few commits (a bulk create is one), so each is read once.
-        times = {
-            commit_id: self.store.resolve(db, commit_id).created_at.isoformat()
-            for commit_id in {state.commit_id for state in states}
-        }
-        return [instance_view(state, times.get(state.commit_id)) for state in states]
+        return instance_views(self.store, db, states)
+
+
+def instance_views(
+    store: VersionedStore, db: str, states: Iterable[DocState]
+) -> list[dict[str, Any]]:
+    """Instances as reads answer them, each with the time of the commit that wrote it."""
+    states = list(states)
+    # A page usually comes from a few commits (a bulk create is one), so each is read once.
+    times = {
+        commit_id: store.resolve(db, commit_id).created_at.isoformat()
+        for commit_id in {state.commit_id for state in states}
+    }
+    return [instance_view(state, times.get(state.commit_id)) for state in states]
 
 
 def instance_view(state: DocState, updated_at: str | None) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from spice_harvester.application.instance_links import (
 )
 from spice_harvester.application.instance_reads import InstanceReader
 from spice_harvester.application.instance_values import Link, Prepared, instance_class, prepare
-from spice_harvester.application.ontology import load_schema
+from spice_harvester.application.ontology import schema_at_commit
 from spice_harvester.domain.errors import (
     AlreadyExists,
     ConcurrencyConflict,
@@ -60,7 +60,7 @@ class InstanceWriter:
 
     def _head(self, db: str, branch: str) -> tuple[str, Schema]:
         head = self.store.get_branch(db, branch).head
-        return head, load_schema(self.store, db, head, self.limits)
+        return head, schema_at_commit(self.store, db, head, self.limits)
 
     def _commit(
         self, db: str, branch: str, actor: str, message: str, command_id: str, changes: list[Change]

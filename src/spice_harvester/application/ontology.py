@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from spice_harvester.application.schema_migration import Migration, carry_instances
@@ -53,6 +54,21 @@ def _stored(state: DocState) -> StoredClass:
 
 def load_schema(store: VersionedStore, db: str, ref: str, limits: SchemaLimits) -> Schema:
     return Schema({cid: c.definition for cid, c in stored_classes(store, db, ref).items()}, limits)
+
+
+def schema_at_commit(
+    store: VersionedStore, db: str, commit_id: str, limits: SchemaLimits
+) -> Schema:
+    """The schema at a commit (an id, never a branch name: what a commit holds never
+    changes, so it is read once per process and kept, the most recent few)."""
+    return _schema_at_commit(store, db, commit_id, limits)
+
+
+@lru_cache(maxsize=64)
+def _schema_at_commit(
+    store: VersionedStore, db: str, commit_id: str, limits: SchemaLimits
+) -> Schema:
+    return load_schema(store, db, commit_id, limits)
 
 
 def get_class(store: VersionedStore, db: str, ref: str, class_id: str) -> StoredClass:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, insert, select, update
 
+from spice_harvester.adapters.sql.dialect import insert_rows
 from spice_harvester.adapters.sql.tables import (
     branches,
     commit_parents,
@@ -183,8 +184,8 @@ def write_commit(
     if timeline_id == head.timeline_id:
         _close_previous(connection, timeline_id, pos, [w.ref.key for w in writes])
     if doc_rows:
-        connection.execute(insert(doc_versions), doc_rows)
-        connection.execute(insert(events), event_rows)
+        insert_rows(connection, doc_versions, doc_rows)
+        insert_rows(connection, events, event_rows)
     generation = max(parent.generation for parent in parents) + 1
     connection.execute(
         insert(commits).values(

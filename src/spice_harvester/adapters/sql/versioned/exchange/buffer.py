@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
+from spice_harvester.adapters.sql.dialect import insert_rows
 from spice_harvester.adapters.sql.tables import commit_parents, commits, doc_versions, events
 from spice_harvester.adapters.sql.versioned import reads
 from spice_harvester.adapters.sql.versioned.exchange import limits
@@ -183,7 +184,7 @@ class RowBuffer:
             (commit_parents, self.parent_rows),
         ):
             if rows:
-                connection.execute(insert(table), rows)
+                insert_rows(connection, table, rows)
         self._clear()
 
     def _refuse_known_event_ids(self) -> None:
