@@ -1,6 +1,7 @@
 """The demo through BFF, word for word: Customer, and Product owned by Customer, in English and
-Korean, then a branch, a change, a diff, a pull request and the merge (the multi-hop query is
-the graph query's own test). Also the manual's BFF branch commands, as printed."""
+Korean, then a branch, a change, a diff, a pull request and the merge, and a multi-hop graph
+query from customers to their products and back (`tests/api/test_bff_graph.py` covers graph
+queries in depth). Also the manual's BFF branch commands, as printed."""
 
 from __future__ import annotations
 
@@ -159,6 +160,53 @@ def test_the_demo_through_bff(bff: TestClient) -> None:
     assert price == {"amount": "15000", "currency": "KRW"}
     versions = ok(bff.get(f"/api/v1/databases/{DB}/versions"))["versions"]
     assert versions[0]["message"] == "Update Product/P-001"
+
+    # A second customer and product, then the graph: from a customer (found by a Korean
+    # label) to the products it owns (the hop goes in along Product.owned_by, named by its
+    # Korean label), and on to each product's owner.
+    accepted(
+        bff.post(
+            f"/api/v1/database/{DB}/instances/Customer/create",
+            json={"data": {"Customer ID": "C-002", "Name": "Lee Young-hee"}},
+        )
+    )
+    accepted(
+        bff.post(
+            f"/api/v1/database/{DB}/instances/제품/create",
+            json={"data": {"제품 ID": "P-002", "제품명": "Pepper mill", "소유자": "C-002"}},
+        )
+    )
+    query = {
+        "start_class": "고객",
+        "filters": [{"field": "이름", "operator": "eq", "value": "김민수"}],
+        "hops": [
+            {"predicate": "소유자", "target_class": "제품"},
+            {"predicate": "owned_by"},
+        ],
+    }
+    answer = ok(bff.post(f"/api/v1/graph-query/{DB}", json=query, headers=KOREAN))
+    assert [(n["class_label"], n["id"], n["data_status"]) for n in answer["nodes"]] == [
+        ("고객", "C-001", "FULL"),
+        ("제품", "P-001", "FULL"),
+    ]
+    assert answer["nodes"][1]["data"]["price"] == {"amount": "15000", "currency": "KRW"}
+    assert [(e["from"], e["predicate_label"], e["to"]) for e in answer["edges"]] == [
+        ("P-001", "소유자", "C-001")
+    ]
+    assert [h["direction"] for h in answer["hops"]] == ["in", "out"]
+    # The same products through the inverse OMS keeps on Customer, for every customer.
+    owned = ok(
+        bff.post(
+            f"/api/v1/graph-query/{DB}",
+            json={"start_class": "Customer", "hops": [{"predicate": "owns"}]},
+        )
+    )
+    assert {(e["from"], e["to"]) for e in owned["edges"]} == {
+        ("C-001", "P-001"),
+        ("C-002", "P-002"),
+    }
+    assert owned["warnings"] == []
+    assert owned["next_offset"] is None
 
 
 def test_the_manual_s_branch_commands_as_printed(bff: TestClient) -> None:

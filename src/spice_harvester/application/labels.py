@@ -134,10 +134,12 @@ class ClassLabels:
 class LabelIndex:
     """The labels of every class of one database at one ref."""
 
-    def __init__(self, classes: Iterable[ClassLabels]) -> None:
+    def __init__(self, classes: Iterable[ClassLabels], schema: Schema | None = None) -> None:
         classes_ = list(classes)
         self.by_id: dict[str, ClassLabels] = {c.id: c for c in classes_}
         self.classes = Lookup("class", "classes", (Named(c.id, c.label) for c in classes_))
+        # The classes that parse, for what needs inheritance and relationships (graph hops).
+        self.schema = schema if schema is not None else Schema({})
 
     @classmethod
     def from_classes(cls, stored: Iterable[Mapping[str, Any]]) -> LabelIndex:
@@ -154,7 +156,7 @@ class LabelIndex:
                 continue  # indexed below from what it declares itself
             parsed[definition.id] = definition
         schema = Schema(parsed)
-        return cls(_class_labels(c, schema) for c in raw if isinstance(c.get("id"), str))
+        return cls((_class_labels(c, schema) for c in raw if isinstance(c.get("id"), str)), schema)
 
     def class_id(self, text: str, *, field: str = "class_label") -> str:
         return self.classes.resolve(text, field=field)

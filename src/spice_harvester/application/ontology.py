@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from spice_harvester.application.schema_migration import Migration, carry_instances
@@ -64,11 +65,26 @@ def schema_at_commit(
     return _schema_at_commit(store, db, commit_id, limits)
 
 
-@lru_cache(maxsize=64)
+_SCHEMAS_KEPT = 64
+_schemas: OrderedDict[tuple[int, str, str, SchemaLimits], Schema] = OrderedDict()
+_schemas_lock = threading.Lock()
+
+
 def _schema_at_commit(
     store: VersionedStore, db: str, commit_id: str, limits: SchemaLimits
 ) -> Schema:
-    return load_schema(store, db, commit_id, limits)
+    key = (id(store), db, commit_id, limits)
+    with _schemas_lock:
+        found = _schemas.get(key)
+        if found is not None:
+            _schemas.move_to_end(key)
+            return found
+    loaded = load_schema(store, db, commit_id, limits)
+    with _schemas_lock:
+        _schemas[key] = loaded
+        while len(_schemas) > _SCHEMAS_KEPT:
+            _schemas.popitem(last=False)
+    return loaded
 
 
 def get_class(store: VersionedStore, db: str, ref: str, class_id: str) -> StoredClass:

@@ -13,6 +13,7 @@ from spice_harvester.services.bff.routers import (
     instances,
     ontology,
     pull_requests,
+    queries,
     versions,
     whoami,
 )
@@ -27,6 +28,7 @@ ROUTERS: list[APIRouter] = [
     branches.router,
     ontology.router,
     instances.router,
+    queries.router,
     versions.router,
     pull_requests.router,
     commands.router,

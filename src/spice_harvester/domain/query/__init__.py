@@ -1,0 +1,1 @@
+"""Queries over instances: filters and their typed comparison, text matching, traversal plans."""
