@@ -79,12 +79,28 @@ def get_many(connection: Connection, chain: Chain, keys: Iterable[str]) -> dict[
     return {key: state for key, (_, state) in best.items()}
 
 
-def _level_query(chain: Chain, level: int, doc_type: DocType | None, class_id: str | None) -> Any:
+def _level_query(
+    chain: Chain,
+    level: int,
+    doc_type: DocType | None,
+    class_id: str | None,
+    *,
+    by_class: bool = False,
+) -> Any:
+    """The live documents a level shows. `by_class` (SQLite) writes the position test so
+    that it cannot use the (timeline_id, pos) index: without statistics SQLite would take
+    it and read every row of the timeline, where (timeline_id, doc_type, class_id, doc_key)
+    reads only the class asked for, already in key order."""
     timeline_id, bound = chain[level]
     nearer = doc_versions.alias("nearer")
-    query = select(*_COLUMNS).where(
-        visible_at(doc_versions, timeline_id, bound), _dv.deleted == false()
-    )
+    visible = visible_at(doc_versions, timeline_id, bound)
+    if by_class and doc_type is not None:
+        visible = and_(
+            _dv.timeline_id == timeline_id,
+            (_dv.pos + 0) <= bound,
+            or_(_dv.valid_to.is_(None), _dv.valid_to > bound),
+        )
+    query = select(*_COLUMNS).where(visible, _dv.deleted == false())
     if doc_type is not None:
         query = query.where(_dv.doc_type == doc_type)
     if class_id is not None:
@@ -95,6 +111,10 @@ def _level_query(chain: Chain, level: int, doc_type: DocType | None, class_id: s
             ~exists().where(nearer.c.doc_key == _dv.doc_key, within(nearer, chain[:level]))
         )
     return query
+
+
+def _sqlite(connection: Connection) -> bool:
+    return connection.dialect.name == "sqlite"
 
 
 def list_docs(
@@ -109,7 +129,8 @@ def list_docs(
     wanted = limit + offset
     gathered: list[Any] = []
     for level in range(len(chain)):
-        query = _level_query(chain, level, doc_type, class_id).order_by(_dv.doc_key).limit(wanted)
+        query = _level_query(chain, level, doc_type, class_id, by_class=_sqlite(connection))
+        query = query.order_by(_dv.doc_key).limit(wanted)
         gathered.extend(connection.execute(query))
     gathered.sort(key=lambda row: row.doc_key)
     return [state_of(row) for row in gathered[offset:wanted]]
@@ -120,7 +141,9 @@ def count_docs(
 ) -> int:
     total = 0
     for level in range(len(chain)):
-        query = _level_query(chain, level, doc_type, class_id).subquery()
+        query = _level_query(
+            chain, level, doc_type, class_id, by_class=_sqlite(connection)
+        ).subquery()
         total += connection.execute(select(func.count()).select_from(query)).scalar_one()
     return total
 
@@ -261,7 +284,8 @@ def find_docs(
     match = _value_match(connection.dialect.name, field, list(wanted.values()))
     found: list[DocState] = []
     for level in range(len(chain)):
-        query = _level_query(chain, level, "instance", None).where(_dv.class_id.in_(classes), match)
+        query = _level_query(chain, level, "instance", None, by_class=_sqlite(connection))
+        query = query.where(_dv.class_id.in_(classes), match)
         found.extend(_holding(connection, query, field, wanted.keys(), limit))
     found.sort(key=lambda state: state.ref.key)
     return found if limit is None else found[:limit]
