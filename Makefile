@@ -18,7 +18,7 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.lock
 	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
 	touch $@
 
-## Install and start OMS, BFF and Funnel on the embedded SQLite default (Ctrl-C stops them).
+## Install and start OMS, BFF, Funnel and the projection worker on embedded SQLite (Ctrl-C stops them).
 up: $(VENV)/.runtime
 	$(BIN)/spice up
 

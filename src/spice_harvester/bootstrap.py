@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import anyio.to_thread
-import httpx
+import httpx2
 from redis.asyncio import Redis
 
 from spice_harvester.adapters.peer_http import open_peer_client, probe_peer_health
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from spice_harvester.ports.api_keys import ApiKeyStore
     from spice_harvester.ports.audit import AuditLog
     from spice_harvester.ports.commands import CommandStore
+    from spice_harvester.ports.projections import CountsReader, SearchIndex
     from spice_harvester.ports.versioned_store import VersionedStore
 
 # Funnel is stateless; BFF keeps its own tables (API keys, audit) beside the store.
@@ -36,7 +37,21 @@ def open_database(settings: Settings, service: ServiceName) -> SqlDatabase:
     # Imported here so that Funnel, which has no database, never loads the SQL stack.
     from spice_harvester.adapters.sql.database import SqlDatabase
 
-    database = SqlDatabase.from_settings(settings, service)
+    return ready_database(SqlDatabase.from_settings(settings, service), settings)
+
+
+def open_worker_database(settings: Settings) -> SqlDatabase:
+    """The projection worker's connection pool (settings `worker.database`), schema ready."""
+    from spice_harvester.adapters.sql.database import SqlDatabase
+
+    database = SqlDatabase(
+        settings.database_dsn, settings.worker.database, echo=settings.log_queries
+    )
+    return ready_database(database, settings)
+
+
+def ready_database(database: SqlDatabase, settings: Settings) -> SqlDatabase:
+    """Reaches the database and readies its schema; closes it if either fails."""
     try:
         database.ping()
         prepare_schema(database, settings)
@@ -67,7 +82,7 @@ class Resources:
     service: ServiceName
     database: SqlDatabase | None = None
     redis: Redis | None = None
-    peers: dict[str, httpx.AsyncClient] = field(default_factory=dict)
+    peers: dict[str, httpx2.AsyncClient] = field(default_factory=dict)
     oms: OmsClient | None = None
     store: VersionedStore | None = None
     commands: CommandRunner | None = None
@@ -75,6 +90,9 @@ class Resources:
     pull_requests: SqlPullRequests | None = None
     api_keys: ApiKeyStore | None = None
     rate_limits: TokenBuckets | None = None
+    # The projections' read models (filled by `spice serve worker`), for OMS and BFF reads.
+    search_index: SearchIndex | None = None
+    class_counts: CountsReader | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def dependencies(self) -> list[Dependency]:
@@ -106,7 +124,7 @@ class Resources:
             self.database.close()
 
 
-def _peer_probe(client: httpx.AsyncClient, name: str) -> Probe:
+def _peer_probe(client: httpx2.AsyncClient, name: str) -> Probe:
     async def probe() -> None:
         await probe_peer_health(client, name)
 
@@ -140,6 +158,16 @@ def _wire_oms(resources: Resources) -> None:
     resources.commands = CommandRunner(statuses)
     resources.audit = SqlAuditLog(resources.database)
     resources.pull_requests = SqlPullRequests(resources.database)
+    _wire_read_models(resources)
+
+
+def _wire_read_models(resources: Resources) -> None:
+    from spice_harvester.adapters.sql.projections.readers import SqlReadModels
+
+    assert resources.database is not None
+    readers = SqlReadModels(resources.database)
+    resources.search_index = readers
+    resources.class_counts = readers
 
 
 def _wire_bff_security(resources: Resources) -> None:
@@ -152,6 +180,7 @@ def _wire_bff_security(resources: Resources) -> None:
     resources.audit = SqlAuditLog(resources.database)
     prefix = resources.settings.bff.rate_limiting.redis_prefix
     resources.rate_limits = TokenBuckets(resources.redis, prefix)
+    _wire_read_models(resources)
 
 
 def _wire_oms_client(resources: Resources) -> None:

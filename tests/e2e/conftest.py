@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,14 +125,15 @@ def port_is_free(port: int) -> bool:
         return True
 
 
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
+@contextmanager
+def stack_in(root: Path) -> Iterator[Stack]:
+    """A Stack in `root`, on free ports; whatever it started is killed at the end."""
     ports = {name: free_port() for name in ("oms", "bff", "funnel")}
-    (tmp_path / "config").mkdir()
+    (root / "config").mkdir()
     env = scrubbed_environ()
     env.update(
         {
-            "SPICE_CONFIG_DIR": str(tmp_path / "config"),
+            "SPICE_CONFIG_DIR": str(root / "config"),
             "OMS_PORT": str(ports["oms"]),
             "BFF_PORT": str(ports["bff"]),
             "FUNNEL_PORT": str(ports["funnel"]),
@@ -141,11 +143,19 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
             "PYTHONPATH": os.pathsep.join(sys.path),
         }
     )
-    created = Stack(tmp_path, env, ports)
-    yield created
-    for process in created.processes:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-    for reader in created.readers:
-        reader.join(10)
+    created = Stack(root, env, ports)
+    try:
+        yield created
+    finally:
+        for process in created.processes:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+        for reader in created.readers:
+            reader.join(10)
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    with stack_in(tmp_path) as created:
+        yield created

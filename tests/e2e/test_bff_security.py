@@ -1,10 +1,13 @@
-"""BFF's security as real processes: keys from the CLI, one budget across two BFF processes on
-one Redis, and `spice audit verify` catching an audit row changed behind BFF's back."""
+"""BFF's security as real processes: keys from the CLI, each role (and no key, or a bad one) on
+a read and a write route, one budget across two BFF processes on one Redis, and `spice audit
+verify` catching an audit row changed behind BFF's back."""
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -54,6 +57,86 @@ def redis_prefix() -> Iterator[str]:
             client.delete(*found)
     finally:
         client.close()
+
+
+def _issue_keys(stack: Stack, roles: dict[str, list[str]]) -> dict[str, str]:
+    """`spice apikey create` once per name (at once, in parallel): {name: key}."""
+    runs = {
+        name: subprocess.Popen(
+            [sys.executable, "-m", "spice_harvester", "apikey", "create", "--name", name, *args],
+            cwd=stack.root,
+            env=stack.env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for name, args in roles.items()
+    }
+    keys = {}
+    for name, run in runs.items():
+        out, err = run.communicate(timeout=60)
+        assert run.returncode == 0, err
+        keys[name] = out.strip()
+    return keys
+
+
+def test_each_role_on_a_read_and_a_write_route(stack: Stack) -> None:
+    stack.env |= {
+        "DATABASE_URL": f"sqlite:///{stack.root / 'data' / 'bff.sqlite3'}",
+        "BFF__AUTHENTICATION__API_KEY_ENABLED": "true",
+        "BFF__RATE_LIMITING__ENABLED": "false",
+    }
+    stack.spice("serve", "oms")
+    wait_for(f"{stack.url('oms')}/health")  # the schema is migrated once OMS is up
+    keys = _issue_keys(
+        stack,
+        {
+            "reader": ["--role", "viewer"],
+            "writer": ["--role", "editor"],
+            "boss": ["--role", "admin"],
+            "outsider": ["--role", "admin", "--database", "elsewhere"],
+        },
+    )
+    stack.spice("serve", "bff")
+    base = stack.url("bff")
+    wait_for(f"{base}/health")
+    with httpx.Client(base_url=base, timeout=30) as bff:
+        boss = {"X-API-Key": keys["boss"]}
+        assert bff.post("/api/v1/databases", json={"name": "matrix"}, headers=boss).is_success
+        customer = {
+            "id": "Customer",
+            "label": {"en": "Customer", "ko": "고객"},
+            "properties": [{"name": "customer_id", "type": "string"}],
+        }
+        assert bff.post("/api/v1/database/matrix/ontology", json=customer, headers=boss).is_success
+
+        def answers(name: str, key: str | None) -> tuple[int, int]:
+            headers = {} if key is None else {"X-API-Key": key}
+            read = bff.get("/api/v1/database/matrix/class/고객/instances", headers=headers)
+            write = bff.post(
+                "/api/v1/database/matrix/instances/고객/create",
+                json={"data": {"customer_id": f"by-{name}"}},
+                headers=headers,
+            )
+            for answer in (read, write):
+                if answer.status_code in (401, 403):
+                    code = answer.json()["errors"][0]["code"]
+                    assert code == ("unauthorized" if answer.status_code == 401 else "forbidden")
+            return read.status_code, write.status_code
+
+        assert answers("nobody", None) == (401, 401)
+        assert answers("forger", "sh_not-a-key-at-all") == (401, 401)
+        assert answers("reader", keys["reader"]) == (200, 403)
+        assert answers("writer", keys["writer"]) == (200, 202)
+        assert answers("boss", keys["boss"]) == (200, 202)
+        assert answers("outsider", keys["outsider"]) == (403, 403)
+
+        # The key's name reaches OMS as the actor of the commit.
+        versions = bff.get("/api/v1/databases/matrix/versions", headers=boss).json()["data"]
+        authors = {v["message"]: v["author"] for v in versions["versions"]}
+        assert authors["Create Customer/by-writer"] == "writer"
+        assert authors["Create Customer/by-boss"] == "boss"
+        assert "Create Customer/by-reader" not in authors
 
 
 def _whoami(base: str, key: str) -> httpx.Response:

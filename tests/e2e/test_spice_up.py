@@ -9,12 +9,19 @@ import time
 import httpx
 import pytest
 
+from spice_harvester.adapters.sql.database import SqlDatabase
+from spice_harvester.adapters.sql.projections.status import (
+    WorkerStatus,
+    projection_status,
+    workers,
+)
+from spice_harvester.settings.model import DatabasePoolSettings
 from tests.e2e.conftest import Stack, free_port, port_is_free, wait_for
 
 pytestmark = pytest.mark.e2e
 
 
-def test_spice_up_starts_all_three_services_healthy_and_stops_them_on_sigterm(
+def test_spice_up_starts_all_four_processes_and_stops_them_on_sigterm(
     stack: Stack,
 ) -> None:
     supervisor = stack.spice("up")
@@ -37,10 +44,49 @@ def test_spice_up_starts_all_three_services_healthy_and_stops_them_on_sigterm(
     assert (stack.root / "data" / "spice.sqlite3").is_file()
 
     stack.wait_output(supervisor, "is up in")
+    assert "logs/worker.log" in stack.text_of(supervisor)
+    # The fourth process, the projection worker, has no port: it says it runs in the
+    # database, and follows the log (a new database is projected).
+    assert len(_workers(stack)) == 1
+    assert _workers(stack)[0].stopped_at is None
+    created = httpx.post(f"{stack.url('oms')}/api/v1/database/create", json={"name": "shop"})
+    assert created.status_code == 202
+    wait_for_lag_zero(stack)
+
     assert stack.stop(supervisor, signal.SIGTERM) == 0
     stack.wait_output(supervisor, "all services stopped.")
     for port in stack.ports.values():
         assert port_is_free(port)
+    [worker] = _workers(stack)
+    assert worker.stopped_at is not None  # SIGTERM reached it and it stopped cleanly
+    assert "Worker stopped" in (stack.root / "logs" / "worker.log").read_text()
+
+
+def _database(stack: Stack) -> SqlDatabase:
+    url = f"sqlite:///{stack.root / 'data' / 'spice.sqlite3'}"
+    return SqlDatabase(url, DatabasePoolSettings(pool_size=1, pool_timeout=10))
+
+
+def _workers(stack: Stack) -> list[WorkerStatus]:
+    database = _database(stack)
+    try:
+        return workers(database)
+    finally:
+        database.close()
+
+
+def wait_for_lag_zero(stack: Stack, timeout: float = 30) -> None:
+    database = _database(stack)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = projection_status(database)
+            if all(p.lag == 0 and all(b.fresh for b in p.branches) for p in found):
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"the worker did not catch up: {projection_status(database)}")
+    finally:
+        database.close()
 
 
 def test_ctrl_c_stops_every_service(stack: Stack) -> None:

@@ -21,6 +21,7 @@ REVISIONS = (
     "0004_pull_requests",
     "0005_events_per_database",
     "0006_api_keys",
+    "0007_projections",
 )
 HEAD = REVISIONS[-1]
 

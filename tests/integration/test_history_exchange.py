@@ -332,10 +332,14 @@ def test_the_log_of_a_copy_holds_the_original_document_events_and_says_where_it_
             .where(events.c.aggregate_type.not_in(["class", "instance"]))
             .order_by(events.c.position)
         ).all()
-    assert len(lifecycle) == 1
     event_type, aggregate_id, actor, payload = lifecycle[0]
     assert (event_type, aggregate_id, actor) == ("DatabaseCreated", COPY, "복원")
     assert payload["imported_from"]["database"] == SOURCE
+    # Then each branch's head, for consumers that follow branches (docs/design/0005).
+    copied = SqlVersionedStore(elsewhere).list_branches(COPY)
+    heads = {branch.name: branch.head for branch in copied}
+    assert {row[1]: row[3]["head"] for row in lifecycle[1:]} == heads
+    assert {row[0] for row in lifecycle[1:]} == {"BranchImported"}
 
 
 def test_small_batches_give_the_same_copy(

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from spice_harvester.adapters.oms_client import Forwarded, OmsClient
@@ -37,10 +39,12 @@ def envelope(status: int, code: str | None = None, **data: Any) -> Answer:
 @dataclass
 class Peer:
     """An HTTP/1.1 server answering each request with the next scripted answer (the last one
-    repeats), after `delay` seconds; it records every request's method and headers."""
+    repeats), after `delay` seconds; it records every request's method and headers. The first
+    `resets` requests get their connection reset instead of an answer."""
 
     answers: list[Answer]
     delay: float = 0.0
+    resets: int = 0
     seen: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     in_flight: int = 0
     most_in_flight: int = 0
@@ -56,6 +60,14 @@ class Peer:
                 length = int(headers.get("content-length", headers.get("Content-Length", "0")))
                 await reader.readexactly(length)
                 self.seen.append((method, {k.lower(): v for k, v in headers.items()}))
+                if len(self.seen) <= self.resets:
+                    # Linger 0: closing sends RST, as a peer that dropped the connection.
+                    linger = struct.pack("ii", 1, 0)
+                    writer.get_extra_info("socket").setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, linger
+                    )
+                    writer.transport.abort()
+                    return
                 self.in_flight += 1
                 self.most_in_flight = max(self.most_in_flight, self.in_flight)
                 await asyncio.sleep(self.delay)
@@ -119,6 +131,26 @@ def test_a_read_that_keeps_failing_answers_oms_s_own_error() -> None:
 
     run(peer, test, attempts=4)
     assert len(peer.seen) == 4
+
+
+def test_a_read_whose_connection_is_reset_is_sent_again_but_a_write_is_not() -> None:
+    peer = Peer([envelope(200, thing=1)], resets=1)
+
+    async def test(client: OmsClient) -> None:
+        answer = await client.call("GET", "/api/v1/thing", FORWARDED)
+        assert answer.data == {"thing": 1}
+
+    run(peer, test)
+    assert [method for method, _ in peer.seen] == ["GET", "GET"]
+
+    writes = Peer([envelope(202)], resets=1)
+
+    async def write(client: OmsClient) -> None:
+        with pytest.raises(DependencyUnavailable):
+            await client.call("POST", "/api/v1/thing", FORWARDED, json={})
+
+    run(writes, write)
+    assert [method for method, _ in writes.seen] == ["POST"]
 
 
 def test_a_write_is_never_retried() -> None:
@@ -209,7 +241,7 @@ def test_the_actor_request_id_and_client_headers_reach_oms() -> None:
     peer = Peer([envelope(202)])
     forwarded = Forwarded.of(
         "alice",
-        httpx.Headers({"idempotency-key": "k-1", "accept-language": "ko-KR", "x-other": "no"}),
+        httpx2.Headers({"idempotency-key": "k-1", "accept-language": "ko-KR", "x-other": "no"}),
     )
 
     async def test(client: OmsClient) -> None:

@@ -22,6 +22,7 @@ from spice_harvester.domain.errors import (
 from spice_harvester.domain.versioning.changes import Change, ChangeKind
 from spice_harvester.domain.versioning.documents import DocRef
 from spice_harvester.domain.versioning.merge import MergeOptions, Resolution, Strategy
+from spice_harvester.domain.versioning.model import CommitRequest
 from spice_harvester.ports.registry import LogCheckpoint
 from tests.integration.store_helpers import (
     DB,
@@ -561,3 +562,19 @@ def test_a_large_commit_stores_every_version_and_event_exactly(
     assert len(created) == 300
     assert created[7].payload == {"data": {**data, "n": 7}}
     assert created[7].actor == "tester"
+
+
+def test_a_head_moved_without_document_events_is_a_branch_event_and_not_a_write(
+    store: SqlVersionedStore, migrated: SqlDatabase
+) -> None:
+    request = CommitRequest("main", "tester", "checkpoint", (), "cmd-empty", allow_empty=True)
+    first = store.commit(DB, request)
+    again = store.commit(DB, request)
+    assert (first.events, again.events) == ((), ())
+    assert again.replayed
+    logged = SqlEventLog(migrated).read_after(LogCheckpoint.start())
+    advanced = [event for event in logged if event.event_type == "BranchAdvanced"]
+    assert [(event.branch, event.commit_id) for event in advanced] == [
+        ("main", first.commit.commit_id)
+    ]
+    assert advanced[0].payload["to"] == first.commit.commit_id

@@ -173,13 +173,28 @@ def test_production_refuses_to_start_without_a_real_secret_key(
 
 def test_the_shipped_env_example_and_config_files_load_cleanly(workdir: Path) -> None:
     (workdir / ".env").write_text((REPO / ".env.example").read_text(encoding="utf-8"))
-    for name in ("oms", "bff", "funnel"):
+    for name in ("oms", "bff", "funnel", "worker"):
         source = REPO / "config" / f"{name}.yml"
         (workdir / "config" / f"{name}.yml").write_text(source.read_text(encoding="utf-8"))
     settings = load_settings()
     assert settings.oms.server.port == 8000
     assert settings.log_level == "INFO"
     assert settings.database_url is None
+    assert settings.worker.batch_size == 500
+
+
+def test_the_worker_reads_its_own_yaml_file_and_its_variables(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (workdir / "config" / "worker.yml").write_text("max_attempts: 8\ndatabase:\n  pool_size: 3\n")
+    monkeypatch.setenv("WORKER__POLL_SECONDS", "0.1")
+    settings = load_settings()
+    assert (settings.worker.max_attempts, settings.worker.poll_seconds) == (8, 0.1)
+    assert settings.worker.database.pool_size == 3
+    (workdir / "config" / "worker.yml").write_text("batch_size: 0\n")
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings()
+    assert "config/worker.yml key 'batch_size'" in raised.value.message
 
 
 def test_every_manual_variable_is_a_setting() -> None:

@@ -1,4 +1,5 @@
-"""`spice serve oms|bff|funnel`: one service in the foreground, for systemd and containers."""
+"""`spice serve oms|bff|funnel|worker`: one process in the foreground, for systemd and
+containers."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import socket
 import sys
 from collections.abc import Callable
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
@@ -43,6 +44,7 @@ class Service(StrEnum):
     oms = "oms"
     bff = "bff"
     funnel = "funnel"
+    worker = "worker"  # the projection worker: no port, it follows the event log
 
 
 def bind(host: str, port: int, title: str) -> socket.socket:
@@ -131,5 +133,10 @@ def serve(
 ) -> None:
     """Run one service in the foreground until SIGTERM or Ctrl-C."""
     settings = settings_for(env)
-    serve_service(service.value, settings, console_level)
+    if service is Service.worker:
+        from spice_harvester.cli.worker import serve_worker
+
+        serve_worker(settings, console_level)
+    else:
+        serve_service(cast(ServiceName, service.value), settings, console_level)
     sys.exit(0)

@@ -81,14 +81,9 @@ class Supervisor:
             while pending:
                 if self.stopping.is_set():
                     raise StartupFailed("interrupted during start-up")
+                self._refuse_early_exits()
                 for name in sorted(pending):
                     child = self.children[name]
-                    code = child.process.poll()
-                    if code is not None:
-                        raise StartupFailed(
-                            f"{child.spec.title} exited with code {code} during start-up "
-                            f"(see logs/{name}.log)"
-                        )
                     if _answers_200(client, child.spec.health_url):
                         pending.discard(name)
                         on_ready(child.spec, time.monotonic() - started)
@@ -96,6 +91,16 @@ class Supervisor:
                     titles = ", ".join(self.children[name].spec.title for name in sorted(pending))
                     raise StartupFailed(f"not healthy after {timeout:g} s: {titles}")
                 time.sleep(0.1)
+
+    def _refuse_early_exits(self) -> None:
+        # Every child, with a health URL or not (the worker has none), must still run.
+        for name, child in sorted(self.children.items()):
+            code = child.process.poll()
+            if code is not None:
+                raise StartupFailed(
+                    f"{child.spec.title} exited with code {code} during start-up "
+                    f"(see logs/{name}.log)"
+                )
 
     def install_signal_handlers(self) -> None:
         def request_stop(signum: int, frame: FrameType | None) -> None:

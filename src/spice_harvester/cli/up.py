@@ -17,9 +17,12 @@ from spice_harvester.services.catalog import TITLES
 from spice_harvester.settings import SERVICES, Settings
 
 STARTUP_TIMEOUT = 60.0
+WORKER = "worker"
 
 
 def process_specs(settings: Settings) -> list[ProcessSpec]:
+    """OMS, BFF and Funnel, each answering /health on its port, and the projection worker,
+    which has no port (it is started with them, and restarted like them)."""
     specs = []
     for name in SERVICES:
         port = settings.service(name).server.port
@@ -39,6 +42,22 @@ def process_specs(settings: Settings) -> list[ProcessSpec]:
                 health_url=f"http://127.0.0.1:{port}/health",
             )
         )
+    specs.append(
+        ProcessSpec(
+            name=WORKER,
+            title="Worker",
+            argv=[
+                sys.executable,
+                "-m",
+                "spice_harvester",
+                "serve",
+                WORKER,
+                "--console-level",
+                "WARNING",
+            ],
+            health_url=None,
+        )
+    )
     return specs
 
 
@@ -55,6 +74,7 @@ def show_where(settings: Settings, elapsed: float) -> None:
     for name in SERVICES:
         url = settings.base_url(name)
         table.add_row(TITLES[name][0], url, f"{url}/docs", str(settings.log_dir / f"{name}.log"))
+    table.add_row("Worker", "-", "-", str(settings.log_dir / f"{WORKER}.log"))
     console.print(
         f"Spice Harvester {__version__} is up in {elapsed:.2f} s "
         f"({settings.app_env}, database {_database_label(settings)})"
@@ -69,7 +89,8 @@ def _database_label(settings: Settings) -> str:
 
 
 def up(env: EnvOption = None) -> None:
-    """Start OMS (8000), BFF (8002) and Funnel (8003), wait until healthy, stop on Ctrl-C."""
+    """Start OMS (8000), BFF (8002), Funnel (8003) and the projection worker, wait until
+    healthy, stop on Ctrl-C."""
     started = time.monotonic()
     settings = settings_for(env)
     logging.basicConfig(level=logging.WARNING, format="spice up: %(message)s")

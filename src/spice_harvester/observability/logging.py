@@ -91,7 +91,7 @@ def configure_logging(settings: Settings, service: str, *, console_level: str | 
     logging.getLogger("sqlalchemy.engine").setLevel(
         logging.INFO if settings.log_queries else logging.WARNING
     )
-    for noisy in ("httpx", "httpcore", "alembic"):
+    for noisy in ("httpx", "httpcore", "httpx2", "httpcore2", "alembic"):
         logging.getLogger(noisy).setLevel(
             logging.DEBUG if settings.effective_log_level == "DEBUG" else logging.WARNING
         )

@@ -68,6 +68,7 @@ class ClaimOutcome(StrEnum):
     CLAIMED = "claimed"  # the caller now owns the event until its lease runs out
     DONE = "done"  # already applied by someone: skip it
     BUSY = "busy"  # another owner holds a live lease, or a failure waits for its retry time
+    PARKED = "parked"  # given up after too many failures: only an operator's retry takes it
 
 
 @dataclass(frozen=True)

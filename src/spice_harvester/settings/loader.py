@@ -8,7 +8,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from spice_harvester.domain.errors import ConfigurationError
-from spice_harvester.settings.model import SERVICES, Settings
+from spice_harvester.settings.model import Settings
+from spice_harvester.settings.sources import SECTION_FILES
 
 
 def env_name(location: tuple[str | int, ...]) -> str:
@@ -20,7 +21,7 @@ def describe(location: tuple[str | int, ...]) -> str:
     """Where a key can be set, so the operator knows what to edit."""
     parts = [str(part) for part in location]
     places = [f"env {env_name(location)}"]
-    if parts and parts[0] in SERVICES and len(parts) > 1:
+    if parts and parts[0] in SECTION_FILES and len(parts) > 1:
         places.append(f"config/{parts[0]}.yml key '{'.'.join(parts[1:])}'")
     return " or ".join(places)
 

@@ -84,6 +84,28 @@ class FunnelSettings(ServiceSettings):
     server: ServerSettings = ServerSettings(port=8003)
 
 
+class WorkerSettings(_Section):
+    """`spice serve worker`: the projections' embedded delivery (docs/design/0005)."""
+
+    database: DatabasePoolSettings = DatabasePoolSettings(pool_size=2, max_overflow=2)
+    # Events read from the log at once per projection (a commit is never split).
+    batch_size: int = Field(500, ge=1, le=100_000)
+    # SQLite has no notifications: how often an idle worker looks for new events.
+    poll_seconds: float = Field(0.5, gt=0, le=60)
+    # PostgreSQL wakes the worker with NOTIFY; it looks anyway after this long idle.
+    idle_seconds: float = Field(5, gt=0, le=3600)
+    # A unit that fails this many times is parked in dead_letters (`spice dlq`).
+    max_attempts: int = Field(5, ge=1, le=100)
+    # Back-off between attempts: base, 2 x base, 4 x base ... up to the maximum.
+    retry_base_seconds: float = Field(0.5, gt=0, le=3600)
+    retry_max_seconds: float = Field(60, gt=0, le=86_400)
+    # How long a claim is held (a unit is applied in one transaction, so only a claim left
+    # by another kind of consumer can outlive it).
+    lease_seconds: float = Field(300, gt=0, le=86_400)
+    # How often the worker records that it is alive (`spice projection status`).
+    heartbeat_seconds: float = Field(5, gt=0, le=3600)
+
+
 CommaList = Annotated[list[str], NoDecode]
 PLACEHOLDER_SECRETS = {"your-secret-key-here", "change-me", "changeme", "secret"}
 
@@ -143,6 +165,7 @@ class Settings(BaseSettings):
     oms: OmsSettings = OmsSettings()
     bff: BffSettings = BffSettings()
     funnel: FunnelSettings = FunnelSettings()
+    worker: WorkerSettings = WorkerSettings()
 
     @field_validator("allowed_hosts", "cors_origins", "protected_branches", mode="before")
     @classmethod

@@ -14,6 +14,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from spice_harvester.domain.errors import ConfigurationError
 
 SERVICE_FILES = ("oms", "bff", "funnel")
+# Files mapped under their section: the services', and the projection worker's.
+SECTION_FILES = (*SERVICE_FILES, "worker")
 # `OMS_PORT=8100` is how the manual's service factory example sets a port.
 ALIASES = {"PORT": "port", "HOST": "host", "WORKERS": "workers"}
 
@@ -64,7 +66,8 @@ def current_app_env() -> str:
 
 
 class YamlFilesSource(PydanticBaseSettingsSource):
-    """config/<APP_ENV>.yml for shared keys, then config/oms.yml, bff.yml and funnel.yml."""
+    """config/<APP_ENV>.yml for shared keys, then config/oms.yml, bff.yml, funnel.yml and
+    worker.yml."""
 
     def __init__(self, settings_cls: type[BaseSettings], config_dir: Path) -> None:
         super().__init__(settings_cls)
@@ -75,7 +78,7 @@ class YamlFilesSource(PydanticBaseSettingsSource):
 
     def files(self) -> list[Path]:
         overlay = self._config_dir / f"{current_app_env()}.yml"
-        services = [self._config_dir / f"{name}.yml" for name in SERVICE_FILES]
+        services = [self._config_dir / f"{name}.yml" for name in SECTION_FILES]
         return [path for path in [overlay, *services] if path.is_file()]
 
     def __call__(self) -> dict[str, Any]:
@@ -83,7 +86,7 @@ class YamlFilesSource(PydanticBaseSettingsSource):
         known = set(self.settings_cls.model_fields)
         for path in self.files():
             data = read_yaml(path)
-            if path.stem in SERVICE_FILES:
+            if path.stem in SECTION_FILES:
                 data = {path.stem: data}
             for key in data:
                 if key not in known:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Final
 
 from sqlalchemy import Label, Row, Select, func, literal_column, select, text
@@ -60,6 +61,30 @@ class SqlEventLog:
         with self._db.read() as connection:
             rows = connection.execute(query.limit(limit)).all()
         return [_event(row) for row in rows]
+
+    def read_events(self, db_id: int, event_ids: Sequence[str]) -> list[StoredEvent]:
+        """The named events of one database, in log order (for a dead letter's retry)."""
+        tx_order = _TXID_TEXT if self._postgres else literal_column("0").label("tx_order")
+        found: list[StoredEvent] = []
+        with self._db.read() as connection:
+            for start in range(0, len(event_ids), 500):
+                rows = connection.execute(
+                    select(events, tx_order).where(
+                        _c.db_id == db_id, _c.event_id.in_(event_ids[start : start + 500])
+                    )
+                )
+                found += [_event(row) for row in rows]
+        found.sort(key=lambda event: event.checkpoint)
+        return found
+
+    def count_after(self, checkpoint: LogCheckpoint) -> int:
+        """How many committed events lie after `checkpoint` (a consumer's lag)."""
+        query = _postgres_query(checkpoint) if self._postgres else _sqlite_query(checkpoint)
+        with self._db.read() as connection:
+            counted = connection.execute(
+                select(func.count()).select_from(query.order_by(None).subquery())
+            ).scalar_one()
+        return int(counted)
 
     def last_position(self) -> int:
         with self._db.read() as connection:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,17 +12,12 @@ from spice_harvester.adapters.sql.tables import (
     commit_parents,
     commits,
     doc_versions,
-    events,
     spice_databases,
     timelines,
 )
-from spice_harvester.adapters.sql.versioned.writer import Database
+from spice_harvester.adapters.sql.versioned.writer import Database, record_event
 from spice_harvester.domain.errors import AlreadyExists, ConcurrencyConflict, NotFound
-from spice_harvester.domain.versioning.hashing import (
-    EMPTY_STATE,
-    commit_id_for,
-    request_hash,
-)
+from spice_harvester.domain.versioning.hashing import EMPTY_STATE, commit_id_for
 from spice_harvester.domain.versioning.model import DatabaseInfo
 
 MAIN = "main"
@@ -43,42 +37,6 @@ def find_database(connection: Connection, name: str, *, lock: bool = False) -> A
     if row is None:
         raise NotFound(f"database '{name}' does not exist", field="db_name")
     return row
-
-
-def record_event(
-    connection: Connection,
-    db: Database,
-    *,
-    aggregate_type: str,
-    aggregate_id: str,
-    seq: int,
-    event_type: str,
-    payload: dict[str, Any],
-    actor: str,
-    commit_id: str | None = None,
-    branch: str | None = None,
-) -> str:
-    """Appends a non-document event (database and branch lifecycle) to the log."""
-    event_id = uuid.uuid4().hex
-    connection.execute(
-        insert(events).values(
-            event_id=event_id,
-            db_id=db.db_id,
-            db_name=db.name,
-            commit_id=commit_id,
-            branch=branch,
-            aggregate_type=aggregate_type,
-            aggregate_id=aggregate_id,
-            class_id=None,
-            seq=seq,
-            event_type=event_type,
-            payload=payload,
-            payload_hash=request_hash(payload),
-            actor=actor,
-            occurred_at=datetime.now(UTC),
-        )
-    )
-    return event_id
 
 
 def create_database(

@@ -28,6 +28,7 @@ from spice_harvester.adapters.sql.versioned.writer import (
     Database,
     Write,
     move_head,
+    record_event,
     write_commit,
 )
 from spice_harvester.domain.errors import (
@@ -39,6 +40,7 @@ from spice_harvester.domain.errors import (
 )
 from spice_harvester.domain.versioning.changes import ChangeKind, resolve_change
 from spice_harvester.domain.versioning.documents import (
+    DOC_TYPES,
     DocRef,
     DocState,
     DocType,
@@ -89,7 +91,7 @@ class LockedBranch:
         payload: dict[str, Any],
     ) -> None:
         """A branch lifecycle event (head moved) for consumers that follow branches."""
-        admin.record_event(
+        record_event(
             connection,
             self.database,
             aggregate_type="branch",
@@ -230,7 +232,7 @@ class SqlVersionedStore:
                 created_by=actor,
             )
         )
-        admin.record_event(
+        record_event(
             connection,
             database,
             aggregate_type="branch",
@@ -382,7 +384,12 @@ class SqlVersionedStore:
         info = load_commit(connection, database.db_id, commit_id)
         rows = connection.execute(
             select(events.c.event_id, events.c.event_type, events.c.aggregate_id, events.c.seq)
-            .where(events.c.db_id == database.db_id, events.c.commit_id == commit_id)
+            .where(
+                events.c.db_id == database.db_id,
+                events.c.commit_id == commit_id,
+                # Branch events name the commit a head moved to; they are not its writes.
+                events.c.aggregate_type.in_(DOC_TYPES),
+            )
             .order_by(events.c.position)
         )
         written = tuple(WrittenEvent(r.event_id, r.event_type, r.aggregate_id, r.seq) for r in rows)

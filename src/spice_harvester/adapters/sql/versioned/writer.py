@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -221,7 +222,22 @@ def write_commit(
         ],
     )
     if not fetched:
-        move_head(connection, db, branch, commit_id)
+        seq = move_head(connection, db, branch, commit_id)
+        if not doc_rows:
+            # The head moved without document events (an empty commit, or a merge or revert
+            # that changed nothing): consumers that follow branches learn it from this.
+            record_event(
+                connection,
+                db,
+                aggregate_type="branch",
+                aggregate_id=branch,
+                seq=seq,
+                event_type="BranchAdvanced",
+                payload={"from": head.commit_id, "to": commit_id},
+                actor=meta.author,
+                commit_id=commit_id,
+                branch=branch,
+            )
     info = CommitInfo(
         commit_id,
         tuple(p.commit_id for p in parents),
@@ -252,9 +268,48 @@ def _close_previous(connection: Connection, timeline_id: int, pos: int, keys: li
         )
 
 
-def move_head(connection: Connection, db: Database, branch: str, commit_id: str) -> None:
-    connection.execute(
+def move_head(connection: Connection, db: Database, branch: str, commit_id: str) -> int:
+    """Points the branch at `commit_id`; returns the branch's new seq."""
+    moved = connection.execute(
         update(branches)
         .where(branches.c.db_id == db.db_id, branches.c.name == branch)
         .values(head_commit=commit_id, seq=branches.c.seq + 1)
+        .returning(branches.c.seq)
+    ).one()
+    return int(moved.seq)
+
+
+def record_event(
+    connection: Connection,
+    db: Database,
+    *,
+    aggregate_type: str,
+    aggregate_id: str,
+    seq: int,
+    event_type: str,
+    payload: dict[str, Any],
+    actor: str,
+    commit_id: str | None = None,
+    branch: str | None = None,
+) -> str:
+    """Appends a non-document event (database and branch lifecycle) to the log."""
+    event_id = uuid.uuid4().hex
+    connection.execute(
+        insert(events).values(
+            event_id=event_id,
+            db_id=db.db_id,
+            db_name=db.name,
+            commit_id=commit_id,
+            branch=branch,
+            aggregate_type=aggregate_type,
+            aggregate_id=aggregate_id,
+            class_id=None,
+            seq=seq,
+            event_type=event_type,
+            payload=payload,
+            payload_hash=request_hash(payload),
+            actor=actor,
+            occurred_at=datetime.now(UTC),
+        )
     )
+    return event_id

@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse
 
+from spice_harvester.services.bff.routing import bff_router
 from spice_harvester.services.bff.security.admin import Admin, admin_guard
 from spice_harvester.services.bff.security.context import security_of
 from spice_harvester.services.responses import listed
 
-router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+router = bff_router(prefix="/api/v1/admin", tags=["admin"])
 Operator = Annotated[Admin, Depends(admin_guard)]
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from spice_harvester.services.bff.deps import Reader, Writer, part, relay
+from spice_harvester.services.bff.routing import bff_router
 
-router = APIRouter(tags=["branches"])
+router = bff_router(tags=["branches"])
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0)]
 Force = Annotated[bool, Query(description="Protected branches refuse even with force.")]

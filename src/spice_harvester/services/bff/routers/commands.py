@@ -8,14 +8,15 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from spice_harvester.adapters.oms_client import OmsAnswer
 from spice_harvester.domain.errors import SpiceError
 from spice_harvester.services.bff.deps import Bff, Reader, part, relay
+from spice_harvester.services.bff.routing import bff_router
 
-router = APIRouter(prefix="/api/v1/commands", tags=["commands"])
+router = bff_router(prefix="/api/v1/commands", tags=["commands"])
 FINISHED = frozenset({"COMPLETED", "FAILED"})
 # A comment line now and then keeps proxies from closing a quiet stream.
 KEEP_ALIVE_SECONDS = 15.0

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from spice_harvester.services.bff.deps import Bff, Reader, Writer, part, relay
+from spice_harvester.services.bff.routing import bff_router
 from spice_harvester.services.responses import listed
 
-router = APIRouter(prefix="/api/v1/databases", tags=["databases"])
+router = bff_router(prefix="/api/v1/databases", tags=["databases"])
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0)]
 PAGE = 1000

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from spice_harvester.application.labels import LabelIndex
 from spice_harvester.services.bff.deps import Bff, Reader, Writer, part, relay
+from spice_harvester.services.bff.routing import bff_router
 
-router = APIRouter(prefix="/api/v1/database/{db}", tags=["instances"])
+router = bff_router(prefix="/api/v1/database/{db}", tags=["instances"])
 Branch = Annotated[str, Query(min_length=1, max_length=100, description="The branch to use.")]
 At = Annotated[
     str | None,

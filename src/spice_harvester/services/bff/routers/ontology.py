@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import Body, Query
 from fastapi.responses import JSONResponse
 
 from spice_harvester.application.labels import LabelIndex
 from spice_harvester.services.bff.deps import Bff, Reader, Writer, part, relay
+from spice_harvester.services.bff.routing import bff_router
 
-router = APIRouter(prefix="/api/v1/database/{db}/ontology", tags=["ontology"])
+router = bff_router(prefix="/api/v1/database/{db}/ontology", tags=["ontology"])
 Branch = Annotated[str, Query(min_length=1, max_length=100)]
 At = Annotated[str | None, Query(max_length=200, description="A commit id or a ref.")]
 ExpectedSeq = Annotated[int, Query(ge=0, description="The class's current version.")]

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Query
+from fastapi import Body, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from spice_harvester.services.bff.deps import Reader, Writer, part, relay
 from spice_harvester.services.bff.routers.versions import ResolutionBody
+from spice_harvester.services.bff.routing import bff_router
 
-router = APIRouter(prefix="/api/v1/database/{db}/pull-requests", tags=["pull requests"])
+router = bff_router(prefix="/api/v1/database/{db}/pull-requests", tags=["pull requests"])
 
 
 class OpenPullRequest(BaseModel):

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from spice_harvester.domain.errors import PeerError
 from spice_harvester.services.bff.deps import Reader, Writer, part, relay
+from spice_harvester.services.bff.routing import bff_router
 from spice_harvester.services.envelope import envelope
 
-router = APIRouter(tags=["version control"])
+router = bff_router(tags=["version control"])
 Ref = Annotated[str, Query(min_length=1, max_length=200)]
 
 

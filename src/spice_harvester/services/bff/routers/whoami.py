@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from spice_harvester.services.bff.access import Caller, requires
+from spice_harvester.services.bff.routing import bff_router
 from spice_harvester.services.responses import ok
 
-router = APIRouter(prefix="/api/v1", tags=["security"])
+router = bff_router(prefix="/api/v1", tags=["security"])
 
 
 @router.get("/whoami")

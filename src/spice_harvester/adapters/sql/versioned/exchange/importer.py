@@ -22,7 +22,7 @@ from spice_harvester.adapters.sql.versioned.exchange.records import (
     read_record,
 )
 from spice_harvester.adapters.sql.versioned.timelines import TimelineCache
-from spice_harvester.adapters.sql.versioned.writer import Database
+from spice_harvester.adapters.sql.versioned.writer import Database, record_event
 from spice_harvester.domain.errors import AlreadyExists, MalformedInput, ValidationFailed
 from spice_harvester.domain.versioning.hashing import EMPTY_STATE, add_to_state, doc_hash
 from spice_harvester.domain.versioning.model import DatabaseInfo
@@ -170,7 +170,7 @@ class _Importer:
         """The log records the import as the database's creation, saying where it came from.
 
         The original lifecycle events are not carried (see docs/history-format.md)."""
-        admin.record_event(
+        record_event(
             self.connection,
             self.db,
             aggregate_type="database",
@@ -189,6 +189,24 @@ class _Importer:
             branch=admin.MAIN,
         )
 
+    def _announce_branches(self) -> None:
+        """One event per branch, after every document event: consumers that follow branches
+        learn each head from it (the commits' own events name the branch that wrote them at
+        the origin, which may since have moved, been reset or been deleted)."""
+        for row in self.branches.rows.values():
+            record_event(
+                self.connection,
+                self.db,
+                aggregate_type="branch",
+                aggregate_id=row["name"],
+                seq=row["seq"],
+                event_type="BranchImported",
+                payload={"from_branch": row["from_branch"], "head": row["head_commit"]},
+                actor=self.actor,
+                commit_id=row["head_commit"],
+                branch=row["name"],
+            )
+
     def finish(self) -> DatabaseInfo:
         while self.section < 2:
             self._leave_section()
@@ -203,6 +221,7 @@ class _Importer:
         self.branches.check(self.connection)
         self.timelines.write_tips()
         self.branches.write(self.connection)
+        self._announce_branches()
         header = self.header
         return DatabaseInfo(
             self.db.db_id, self.db.name, header.description, 1, header.created_at, header.created_by

@@ -1,0 +1,1 @@
+"""Projections on SQL: read models, the per-unit transaction, readers, dead letters."""

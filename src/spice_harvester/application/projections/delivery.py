@@ -1,0 +1,238 @@
+"""Embedded delivery: read the log after each projection's checkpoint and apply it in units.
+
+A unit that fails is retried with exponential back-off (its claim stays unclaimable until
+the retry time) and holds its projection back meanwhile, so every branch still sees its
+events in log order; after `max_attempts` it is parked in dead_letters and the projection
+moves on. A database that cannot be reached is nobody's fault: nothing is counted and the
+loop waits for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from spice_harvester.application.projections.retry import RetryPolicy
+from spice_harvester.application.projections.units import Unit, group_units
+from spice_harvester.domain.errors import DependencyUnavailable
+from spice_harvester.ports.registry import EventLog, LogCheckpoint
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One version of one projection and where it stands in the log."""
+
+    projection: str
+    version: int
+    status: str  # building | serving
+    checkpoint: LogCheckpoint
+
+    @property
+    def handler(self) -> str:
+        """The name it claims events under in processed_events."""
+        return f"projection:{self.projection}:{self.version}"
+
+
+class UnitOutcome(StrEnum):
+    APPLIED = "applied"  # the effect is written and the checkpoint moved past the unit
+    ALREADY_DONE = "already_done"  # applied before (a redelivery): only the checkpoint moved
+    BUSY = "busy"  # another owner holds it, or its retry is not due yet: try again later
+
+
+@dataclass(frozen=True)
+class Failure:
+    attempts: int
+    parked: bool
+    letter_id: int | None = None
+
+
+class Applier(Protocol):
+    """Applies units for projections, each unit in one transaction with its claims."""
+
+    def subscriptions(self) -> list[Subscription]:
+        """The versions being served or built, with their checkpoints."""
+        ...
+
+    def apply(self, subscription: Subscription, unit: Unit) -> UnitOutcome: ...
+
+    def fail(
+        self, subscription: Subscription, unit: Unit, error: str, policy: RetryPolicy
+    ) -> Failure | None:
+        """Records a failed attempt, claimable again after the policy's delay, or parks the
+        unit in dead_letters once the attempts are used up (the checkpoint then moves past
+        it). None when another worker has meanwhile applied the unit."""
+        ...
+
+
+class Wakeup(Protocol):
+    def wait(self, timeout: float) -> bool:
+        """Blocks until new events may be in the log or `timeout` seconds pass; True when
+        woken by a notification."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class RoundReport:
+    """What one pass over the subscriptions did."""
+
+    applied: int = 0
+    failed: int = 0
+    parked: int = 0
+    blocked: bool = False  # some projection waits for a retry, another owner or the database
+    more: bool = False  # some projection read a full batch: read again at once
+
+    @property
+    def progressed(self) -> bool:
+        return self.applied > 0 or self.parked > 0
+
+    def add(self, other: RoundReport) -> None:
+        self.applied += other.applied
+        self.failed += other.failed
+        self.parked += other.parked
+        self.blocked = other.blocked
+        self.more = other.more
+
+
+class Delivery:
+    def __init__(
+        self,
+        applier: Applier,
+        event_log: EventLog,
+        *,
+        batch_size: int = 500,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self._applier = applier
+        self._log = event_log
+        self._batch = batch_size
+        self._retry = retry or RetryPolicy()
+
+    def run_once(self, stop: threading.Event | None = None) -> RoundReport:
+        """One batch for every subscription (those at one checkpoint share one read)."""
+        report = RoundReport()
+        reads: dict[LogCheckpoint, tuple[list[Unit], bool]] = {}
+        for subscription in self._applier.subscriptions():
+            if stop is not None and stop.is_set():
+                break
+            self._run_subscription(subscription, report, stop, reads)
+        return report
+
+    def drain(self, max_rounds: int = 1000) -> RoundReport:
+        """Rounds until nothing is left to apply now (retries not yet due may remain); for
+        tests and one-off catch-up. Returns the totals."""
+        total = RoundReport()
+        for _ in range(max_rounds):
+            report = self.run_once()
+            total.add(report)
+            if not (report.progressed or report.more):
+                return total
+        total.more = True
+        return total
+
+    def run_forever(
+        self,
+        stop: threading.Event,
+        wakeup: Wakeup,
+        *,
+        idle_seconds: float,
+        retry_seconds: float,
+        on_round: Callable[[RoundReport], None] | None = None,
+    ) -> None:
+        """Until `stop` is set: a round, then wait for a notification when idle."""
+        while not stop.is_set():
+            try:
+                report = self.run_once(stop)
+                if on_round is not None:
+                    on_round(report)
+            except DependencyUnavailable as exc:
+                log.warning("the database is unavailable, waiting: %s", exc)
+                report = RoundReport(blocked=True)
+            if report.progressed or report.more:
+                continue
+            wakeup.wait(retry_seconds if report.blocked else idle_seconds)
+
+    def _run_subscription(
+        self,
+        subscription: Subscription,
+        report: RoundReport,
+        stop: threading.Event | None,
+        reads: dict[LogCheckpoint, tuple[list[Unit], bool]],
+    ) -> None:
+        checkpoint = subscription.checkpoint
+        if checkpoint not in reads:
+            reads[checkpoint] = self._read_units(checkpoint)
+        units, full = reads[checkpoint]
+        for unit in units:
+            if stop is not None and stop.is_set():
+                return
+            if not self._apply(subscription, unit, report):
+                report.blocked = True
+                return
+        report.more = report.more or full
+
+    def _read_units(self, checkpoint: LogCheckpoint) -> tuple[list[Unit], bool]:
+        """The next units after `checkpoint`; a commit bigger than a batch is read whole."""
+        events = self._log.read_after(checkpoint, self._batch)
+        full = len(events) >= self._batch
+        units = group_units(events, complete=not full)
+        while full and not units:
+            # One commit fills the whole batch: read on until it ends.
+            more = self._log.read_after(events[-1].checkpoint, self._batch)
+            events += more
+            full = len(more) >= self._batch
+            units = group_units(events, complete=not full)
+        return units, full
+
+    def _apply(self, subscription: Subscription, unit: Unit, report: RoundReport) -> bool:
+        """True when the projection may go on to the next unit."""
+        try:
+            outcome = self._applier.apply(subscription, unit)
+        except DependencyUnavailable:
+            raise
+        except Exception as exc:
+            return self._failed(subscription, unit, exc, report)
+        if outcome is UnitOutcome.BUSY:
+            return False
+        report.applied += 1
+        return True
+
+    def _failed(
+        self, subscription: Subscription, unit: Unit, exc: Exception, report: RoundReport
+    ) -> bool:
+        error = f"{type(exc).__name__}: {exc}"
+        failure = self._applier.fail(subscription, unit, error, self._retry)
+        if failure is None:
+            return False  # another worker applied it meanwhile: read again
+        what = f"{unit.event_type} {unit.commit_id or unit.first.event_id} of {unit.db_name!r}"
+        if failure.parked:
+            report.parked += 1
+            log.error(
+                "projection %s parked %s as dead letter %s after %d attempts: %s",
+                subscription.handler,
+                what,
+                failure.letter_id,
+                failure.attempts,
+                error,
+                exc_info=exc,
+            )
+            return True
+        report.failed += 1
+        log.warning(
+            "projection %s failed on %s (attempt %d), retrying in %.2f s: %s",
+            subscription.handler,
+            what,
+            failure.attempts,
+            self._retry.delay(failure.attempts),
+            error,
+        )
+        return False
