@@ -24,8 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,6 +36,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.processes import free_port, stop, wait_healthy
 
 DB = "bench_bff"
 CLASS_ID = "Customer"
@@ -67,37 +68,6 @@ class Server:
         """User plus system CPU time of the process so far."""
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    with httpx2.Client(timeout=1) as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"exited with {process.returncode}:\n{log.read_text()}")
-            try:
-                if client.get(url).status_code == 200:
-                    return
-            except httpx2.HTTPError:
-                pass
-            time.sleep(0.05)
-    raise RuntimeError(f"not healthy: {url}\n{log.read_text()}")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(10)
 
 
 @contextmanager

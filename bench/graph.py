@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -44,6 +43,7 @@ import httpx
 
 # The 3PL classes live with the tests (tests/threepl.py), which import as a package from here.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.processes import free_port, wait_healthy
 from tests.sample_data import three_pl
 from tests.threepl import TABLES, rows
 
@@ -117,27 +117,6 @@ TRAVERSALS = (
 
 
 # -- processes ------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    with httpx.Client(timeout=1) as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"exited with {process.returncode}:\n{log.read_text()}")
-            try:
-                if client.get(url).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-    raise RuntimeError(f"not healthy: {url}\n{log.read_text()}")
 
 
 @contextmanager
