@@ -116,12 +116,12 @@ def _johnson(graph: Mapping[str, list[str]]) -> Iterator[list[str]]:
 
 def _reach(start: str, graph: Mapping[str, list[str]], allowed: set[str]) -> set[str]:
     seen = {start}
-    todo = [start]
-    while todo:
-        for nxt in graph.get(todo.pop(), ()):
+    pending = [start]
+    while pending:
+        for nxt in graph.get(pending.pop(), ()):
             if nxt in allowed and nxt not in seen:
                 seen.add(nxt)
-                todo.append(nxt)
+                pending.append(nxt)
     return seen
 
 
@@ -155,9 +155,9 @@ def _circuits(graph: Mapping[str, list[str]], start: str, part: set[str]) -> Ite
 
 
 def _unblock(node: str, blocked: set[str], blocked_by: dict[str, set[str]]) -> None:
-    todo = [node]
-    while todo:
-        current = todo.pop()
+    pending = [node]
+    while pending:
+        current = pending.pop()
         if current in blocked:
             blocked.discard(current)
-            todo.extend(blocked_by.pop(current, ()))
+            pending.extend(blocked_by.pop(current, ()))
