@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
@@ -19,9 +19,10 @@ from spice_harvester.application.query_labels import (
 )
 from spice_harvester.domain.errors import NotFound, ValidationFailed
 from spice_harvester.services.bff.deps import Bff, Reader, part, relay
+from spice_harvester.services.bff.routing import bff_router
 from spice_harvester.services.query_bodies import GraphBody, QueryFields
 
-router = APIRouter(tags=["queries"])
+router = bff_router(tags=["queries"])
 Branch = Annotated[str, Query(min_length=1, max_length=100, description="The branch to use.")]
 At = Annotated[
     str | None,
