@@ -21,32 +21,20 @@ from spice_harvester.adapters.sql.projections.tables import (
     projection_workers,
 )
 from spice_harvester.adapters.sql.tables import branches, spice_databases
+from spice_harvester.ports.projections import Freshness
 from spice_harvester.ports.registry import LogCheckpoint
 
 FORGET_AFTER_DAYS = 7
 
 
 @dataclass(frozen=True)
-class BranchStatus:
-    db_name: str
-    branch: str
-    commit_id: str | None
-    head_commit: str
-    applied_at: datetime | None
+class BranchStatus(Freshness):
+    """How fresh one branch's read model is, and in which database."""
 
-    @property
-    def fresh(self) -> bool:
-        return self.commit_id == self.head_commit
+    db_name: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "db_name": self.db_name,
-            "branch": self.branch,
-            "commit_id": self.commit_id,
-            "head_commit": self.head_commit,
-            "fresh": self.fresh,
-            "applied_at": self.applied_at.isoformat() if self.applied_at else None,
-        }
+        return {"db_name": self.db_name, **super().as_dict()}
 
 
 @dataclass(frozen=True)
@@ -135,11 +123,11 @@ def projection_status(db: SqlDatabase) -> list[ProjectionStatus]:
             state = reflected.get((row.projection, row.version, head.db_id, head.branch))
             per_branch.append(
                 BranchStatus(
-                    head.name,
-                    head.branch,
-                    None if state is None else state.commit_id,
-                    head.head_commit,
-                    None if state is None else state.applied_at,
+                    branch=head.branch,
+                    head_commit=head.head_commit,
+                    commit_id=None if state is None else state.commit_id,
+                    applied_at=None if state is None else state.applied_at,
+                    db_name=head.name,
                 )
             )
         found.append(
