@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from tests.conftest import scrubbed_environ
+from tests.postgres import SKIP_POSTGRES, fresh_postgres_database
 
 pytestmark = pytest.mark.e2e
 
@@ -159,3 +160,23 @@ def stack_in(root: Path) -> Iterator[Stack]:
 def stack(tmp_path: Path) -> Iterator[Stack]:
     with stack_in(tmp_path) as created:
         yield created
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param(
+            "postgresql",
+            id="postgresql",
+            marks=[pytest.mark.postgres, pytest.mark.skipif(SKIP_POSTGRES, reason="opted out")],
+        ),
+    ]
+)
+def database_url(request: pytest.FixtureRequest, stack: Stack) -> Iterator[str]:
+    """A DATABASE_URL of each engine, empty: a file in the stack's folder, or a fresh
+    PostgreSQL database dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{stack.root / 'data' / 'spice.sqlite3'}"
+        return
+    with fresh_postgres_database() as url:
+        yield url

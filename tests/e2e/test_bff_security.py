@@ -21,29 +21,10 @@ from spice_harvester.adapters.sql.database import SqlDatabase
 from spice_harvester.services.bff.security.keys import KEY_CACHE_SECONDS
 from tests.e2e.conftest import Stack, free_port, wait_for
 from tests.integration.sql_engines import POOL
-from tests.postgres import SKIP_POSTGRES, fresh_postgres_database
 
 pytestmark = pytest.mark.e2e
 REDIS_URL = os.environ.get("SPICE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef"
-
-
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param(
-            "postgresql",
-            id="postgresql",
-            marks=[pytest.mark.postgres, pytest.mark.skipif(SKIP_POSTGRES, reason="opted out")],
-        ),
-    ]
-)
-def database_url(request: pytest.FixtureRequest, stack: Stack) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{stack.root / 'data' / 'bff.sqlite3'}"
-        return
-    with fresh_postgres_database() as url:
-        yield url
 
 
 @pytest.fixture

@@ -3,33 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
 from tests.e2e.conftest import Stack, wait_for
-from tests.postgres import SKIP_POSTGRES, fresh_postgres_database
 
 pytestmark = pytest.mark.e2e
 SECRET = "s3cr3t-value-that-is-long-enough-1234567890"
-
-
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param(
-            "postgresql",
-            id="postgresql",
-            marks=[pytest.mark.postgres, pytest.mark.skipif(SKIP_POSTGRES, reason="opted out")],
-        ),
-    ]
-)
-def database_url(request: pytest.FixtureRequest, stack: Stack) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{stack.root / 'data' / 'cli.sqlite3'}"
-        return
-    with fresh_postgres_database() as url:
-        yield url
 
 
 def test_config_check_prints_effective_settings_with_secrets_masked(stack: Stack) -> None:

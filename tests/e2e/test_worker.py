@@ -18,7 +18,6 @@ from spice_harvester.adapters.sql.projections.tables import projection_checkpoin
 from spice_harvester.adapters.sql.projections.verify import compare_with_rebuild
 from spice_harvester.settings.model import DatabasePoolSettings
 from tests.e2e.conftest import Stack, wait_for
-from tests.postgres import SKIP_POSTGRES, fresh_postgres_database
 
 pytestmark = pytest.mark.e2e
 DB = "shop"
@@ -34,24 +33,6 @@ PRODUCT = {
 # On PostgreSQL the worker looks for events on its own only every 60 s: a write found
 # sooner was announced by NOTIFY.
 WORKER_ENV = {"WORKER__POLL_SECONDS": "0.05", "WORKER__IDLE_SECONDS": "60"}
-
-
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param(
-            "postgresql",
-            id="postgresql",
-            marks=[pytest.mark.postgres, pytest.mark.skipif(SKIP_POSTGRES, reason="opted out")],
-        ),
-    ]
-)
-def database_url(request: pytest.FixtureRequest, stack: Stack) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{stack.root / 'data' / 'spice.sqlite3'}"
-        return
-    with fresh_postgres_database() as url:
-        yield url
 
 
 @pytest.fixture
