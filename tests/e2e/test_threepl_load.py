@@ -25,7 +25,6 @@ def oms(stack: Stack) -> Iterator[httpx.Client]:
     stack.stop(process)
 
 
-@pytest.mark.skipif(not DATA.is_dir(), reason="the shared 3PL sample is not next to the repo")
 def test_the_3pl_tables_load_with_every_row_and_a_what_if_merges_back(
     oms: httpx.Client,
 ) -> None:

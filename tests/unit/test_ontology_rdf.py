@@ -452,7 +452,6 @@ def test_an_entity_list_without_owl_imports_as_classes() -> None:
     }
 
 
-@pytest.mark.skipif(not THREE_PL.exists(), reason=f"{THREE_PL} is not there")
 def test_the_3pl_sample_ontology_imports_its_entities_and_relationships() -> None:
     classes = {c.id: c for c in import_rdf(THREE_PL.read_text(encoding="utf-8"), "json-ld")}
     assert {"Product", "SKU", "Warehouse", "Order", "OrderItem", "Event"} <= set(classes)
