@@ -3,7 +3,7 @@ Answers carry OMS's ids plus `class_label` and `labels` in the client's language
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Query
 from fastapi.responses import JSONResponse
@@ -89,10 +89,18 @@ async def search(
     branch: Branch = "main",
     at: At = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    source: Annotated[
+        Literal["auto", "index", "store"],
+        Query(
+            description="auto: the search read model when it reflects the branch head, else "
+            "the store; index: the read model however far behind (see index_status); "
+            "store: always the store."
+        ),
+    ] = "auto",
 ) -> JSONResponse:
     """Instances whose id or string values hold the words of `q` (case- and width-insensitive,
     Korean and Japanese included), best first: more words matched, then a field equal to the
-    whole query."""
+    whole query. `source` and `index_status` say whether the search read model answered."""
     if class_label is not None:
         index, class_id = await _named_class(bff, db, class_label, branch, at, "class")
         params = bff.query(drop=("class",), class_id=class_id)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from spice_harvester.application.graph import GraphRequest, GraphRunner, HopQuery
 from spice_harvester.application.ontology import limits_from
 from spice_harvester.application.query import QueryRequest, QueryRunner
 from spice_harvester.application.search import SearchRunner
-from spice_harvester.services.oms.deps import AppSettings, Store
+from spice_harvester.services.oms.deps import AppSettings, Store, resources
 from spice_harvester.services.query_bodies import GraphBody, QueryFields
 from spice_harvester.services.responses import ok
 
@@ -91,6 +91,7 @@ def graph_query(
 
 @router.get("/api/v1/search/{db}")
 def search(
+    request: Request,
     db: str,
     store: Store,
     settings: AppSettings,
@@ -101,10 +102,19 @@ def search(
     branch: Branch = "main",
     at: At = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    source: Annotated[
+        Literal["auto", "index", "store"],
+        Query(
+            description="auto: the search read model when it reflects the branch head, else "
+            "the store; index: the read model however far behind (see index_status); "
+            "store: always the store."
+        ),
+    ] = "auto",
 ) -> JSONResponse:
     """Instances whose id or string values hold the query's terms (case-, width- and
     accent-form-insensitive), best first."""
-    data = SearchRunner(store, limits_from(settings)).run(
-        db, q, class_id=class_id, branch=branch, at=at, limit=limit
+    index = resources(request).search_index
+    data = SearchRunner(store, limits_from(settings), index).run(
+        db, q, class_id=class_id, branch=branch, at=at, limit=limit, source=source
     )
     return ok(data, f"{len(data['hits'])} of {data['total']} hit(s)")
