@@ -1,0 +1,1 @@
+"""The Funnel's use cases: profiling tables and suggesting classes, keys and relationships."""
