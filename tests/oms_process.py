@@ -17,9 +17,10 @@ from tests.postgres import unused_port
 
 
 @contextmanager
-def running_oms(root: Path, **env: str) -> Iterator[str]:
+def running_oms(root: Path, *, worker: bool = True, **env: str) -> Iterator[str]:
     """Starts OMS in `root` (its SQLite database, logs and config folder there) and answers
-    its base URL once /health is 200; stops it afterwards."""
+    its base URL once /health is 200; stops it afterwards. With `worker`, a projection worker
+    runs beside it (commands are COMPLETED once the projections hold their commits)."""
     (root / "config").mkdir(exist_ok=True)
     port = unused_port()
     environ = {
@@ -39,16 +40,29 @@ def running_oms(root: Path, **env: str) -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
+    processes = [process]
     try:
         _wait_healthy(url, process, root / "oms.out")
+        if worker:
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "spice_harvester", "serve", "worker"],
+                    cwd=root,
+                    env={**environ, "WORKER__POLL_SECONDS": "0.05"},
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        for running in processes:
+            running.terminate()
+        for running in processes:
+            try:
+                running.wait(30)
+            except subprocess.TimeoutExpired:
+                running.kill()
+                running.wait()
         log.close()
 
 

@@ -155,7 +155,12 @@ def _wire_oms(resources: Resources) -> None:
         )
         statuses = RedisCommandStore(client, statuses)
         resources.closers.append(client.close)
-    resources.commands = CommandRunner(statuses)
+    progress = None
+    if resources.settings.oms.commands.complete_when == "projected":
+        from spice_harvester.adapters.sql.projections.progress import SqlProjectionProgress
+
+        progress = SqlProjectionProgress(resources.database)
+    resources.commands = CommandRunner(statuses, progress)
     resources.audit = SqlAuditLog(resources.database)
     resources.pull_requests = SqlPullRequests(resources.database)
     _wire_read_models(resources)

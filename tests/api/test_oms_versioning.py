@@ -15,6 +15,7 @@ from spice_harvester.domain.versioning.documents import DocRef
 from spice_harvester.domain.versioning.model import CommitRequest
 from spice_harvester.services.oms.app import create_app
 from spice_harvester.settings import load_settings
+from tests.api.projection_support import catch_up
 
 DB = "logistics"
 
@@ -56,11 +57,19 @@ def test_creating_a_database_answers_202_with_the_command(client: TestClient) ->
     body = create_database(client)
     assert body["status"] == "accepted"
     data = body["data"]
-    assert data["status"] == "COMPLETED"
+    # Committed and durable; COMPLETED once the projections hold the commit.
+    assert data["status"] == "PROCESSING"
     assert data["aggregate_id"] == DB
     assert data["version"] == 1
     assert len(data["commit_id"]) == 40
-    status = client.get(f"/api/v1/commands/{data['command_id']}/status").json()["data"]
+    status_path = f"/api/v1/commands/{data['command_id']}/status"
+    pending = client.get(status_path).json()["data"]
+    assert pending["progress"] == {
+        "committed": True,
+        "projections": {"counts": "pending", "lineage": "pending", "search": "pending"},
+    }
+    catch_up(client)
+    status = client.get(status_path).json()["data"]
     assert status["status"] == "COMPLETED"
     assert [step["status"] for step in status["history"]] == ["PENDING", "PROCESSING", "COMPLETED"]
     listed = client.get("/api/v1/database/list").json()["data"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -51,18 +53,23 @@ LOCATION = {
 )
 def oms(request: pytest.FixtureRequest, stack: Stack) -> Iterator[httpx.Client]:
     env = {"ENABLE_OMS_ROLLBACK": "true"}
+    # A projection worker beside OMS: commands are COMPLETED once it holds their commits.
     if request.param == "sqlite":
         process = stack.spice("serve", "oms", **env)
         wait_for(f"{stack.url('oms')}/health")
+        worker = stack.spice("serve", "worker", WORKER__POLL_SECONDS="0.05")
         with httpx.Client(base_url=stack.url("oms"), timeout=30) as client:
             yield client
+        stack.stop(worker)
         stack.stop(process)
         return
     with fresh_postgres_database() as url:
         process = stack.spice("serve", "oms", DATABASE_URL=url, **env)
         wait_for(f"{stack.url('oms')}/health")
+        worker = stack.spice("serve", "worker", DATABASE_URL=url)
         with httpx.Client(base_url=stack.url("oms"), timeout=30) as client:
             yield client
+        stack.stop(worker)
         stack.stop(process)
 
 
@@ -95,8 +102,23 @@ def test_a_schema_is_built_branched_reviewed_and_merged_over_http(oms: httpx.Cli
         "Create class Warehouse",
     ]
     command = merged.json()["data"]["command_id"]
-    status = oms.get(f"/api/v1/commands/{command}/status").json()["data"]
-    assert status["status"] == "COMPLETED"
+    status = completed(oms, command)
+    assert status["progress"]["projections"] == {
+        "counts": "applied",
+        "lineage": "applied",
+        "search": "applied",
+    }
+
+
+def completed(client: httpx.Client, command_id: str, timeout: float = 30) -> dict[str, Any]:
+    """The command's status once COMPLETED (the worker has projected its commit)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status: dict[str, Any] = client.get(f"/api/v1/commands/{command_id}/status").json()["data"]
+        if status["status"] != "PROCESSING" or time.monotonic() > deadline:
+            assert status["status"] == "COMPLETED", status
+            return status
+        time.sleep(0.05)
 
 
 def test_errors_keep_their_shape_over_http(oms: httpx.Client) -> None:

@@ -28,6 +28,9 @@ class ListLog:
         self.reads.append(checkpoint.position)
         return [e for e in self.events if e.checkpoint > checkpoint][:limit]
 
+    def read_unit(self, first: LogCheckpoint, last: LogCheckpoint) -> list[StoredEvent]:
+        return [e for e in self.events if first <= e.checkpoint <= last]
+
     def last_position(self) -> int:
         return len(self.events)
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 from spice_harvester.domain.errors import IdempotencyMismatch, MalformedInput, SpiceError
 from spice_harvester.domain.versioning.hashing import request_hash
@@ -42,15 +43,35 @@ def command_id_from(idempotency_key: str | None, supplied: str | None) -> str:
     return chosen
 
 
+class ProjectionProgress(Protocol):
+    def progress(self, db_name: str, commit_id: str) -> dict[str, str]:
+        """projection -> applied | pending | parked for each serving projection; empty when
+        nothing of the commit is for a projection to apply."""
+        ...
+
+
 class CommandRunner:
     """Records every write's life (PROCESSING, then COMPLETED or FAILED).
 
     The commit itself is idempotent by command id in the store, so re-running a command whose
     earlier attempt crashed half-way can never apply it twice.
+
+    With `projections` given, a write that committed stays PROCESSING (its result recorded,
+    `progress.committed` true) until every serving projection has applied its commit; the
+    status read then finds it COMPLETED. A projection that parked the commit's events (see
+    `spice dlq`) counts as done with it: the progress names it.
     """
 
-    def __init__(self, statuses: CommandStore) -> None:
+    def __init__(
+        self,
+        statuses: CommandStore,
+        projections: ProjectionProgress | None = None,
+        *,
+        poll_seconds: float = 0.05,
+    ) -> None:
         self._statuses = statuses
+        self._projections = projections
+        self._poll = poll_seconds
 
     def run(
         self,
@@ -72,6 +93,8 @@ class CommandRunner:
                 )
             if existing.status is CommandStatus.COMPLETED:
                 return existing
+            if (existing.progress or {}).get("committed") is True:
+                return self._settled(command_id)  # committed before: projections may lag
         self._statuses.begin(command_id, db_name, kind, fingerprint, actor)
         try:
             outcome = action(command_id)
@@ -87,7 +110,81 @@ class CommandRunner:
                 error={"code": "internal_error", "message": "internal error"},
             )
             raise
-        return self._statuses.finish(command_id, CommandStatus.COMPLETED, result=outcome.as_dict())
+        result = outcome.as_dict()
+        if self._projections is None or db_name is None or outcome.commit_id is None:
+            return self._statuses.finish(command_id, CommandStatus.COMPLETED, result=result)
+        self._statuses.progress(command_id, {"committed": True, "projections": {}})
+        self._statuses.finish(command_id, CommandStatus.PROCESSING, result=result)
+        return self._settled(command_id)
 
     def status(self, command_id: str) -> CommandRecord | None:
-        return self._statuses.get(command_id)
+        """The record; a committed write found applied by every projection is COMPLETED
+        from now on."""
+        if self._statuses.get(command_id) is None:
+            return None
+        return self._settled(command_id)
+
+    def wait(self, command_id: str, timeout: float) -> CommandRecord | None:
+        """The record once COMPLETED or FAILED, or as it stands after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            record = self.status(command_id)
+            if record is None or record.status.finished or time.monotonic() >= deadline:
+                return record
+            time.sleep(min(self._poll, max(0.0, deadline - time.monotonic())))
+
+    def _settled(self, command_id: str) -> CommandRecord:
+        record = self._statuses.get(command_id)
+        assert record is not None
+        committed = (record.progress or {}).get("committed") is True
+        if record.status is not CommandStatus.PROCESSING or not committed:
+            return record
+        commit_id = (record.result or {}).get("commit_id")
+        if self._projections is None or record.db_name is None or not commit_id:
+            return record
+        states = self._projections.progress(record.db_name, commit_id)
+        progress = {"committed": True, "projections": states}
+        if all(state != "pending" for state in states.values()):
+            self._statuses.progress(command_id, progress)
+            return self._statuses.finish(command_id, CommandStatus.COMPLETED, result=record.result)
+        if progress != record.progress:
+            self._statuses.progress(command_id, progress)
+        return replace(record, progress=progress)
+
+
+class WaitingRunner:
+    """A runner for one request: `run` answers once the command is COMPLETED or FAILED (or
+    after `timeout`) when the client asked `?wait=true`, and at once otherwise."""
+
+    def __init__(self, runner: CommandRunner, *, wait: bool, timeout: float) -> None:
+        self._runner = runner
+        self._wait = wait
+        self._timeout = timeout
+
+    def run(
+        self,
+        *,
+        kind: str,
+        db_name: str | None,
+        actor: str,
+        payload: Any,
+        command_id: str,
+        action: Callable[[str], WriteOutcome],
+    ) -> CommandRecord:
+        record = self._runner.run(
+            kind=kind,
+            db_name=db_name,
+            actor=actor,
+            payload=payload,
+            command_id=command_id,
+            action=action,
+        )
+        if not self._wait or record.status.finished:
+            return record
+        return self._runner.wait(command_id, self._timeout) or record
+
+    def status(self, command_id: str) -> CommandRecord | None:
+        return self._runner.status(command_id)
+
+    def wait(self, command_id: str, timeout: float) -> CommandRecord | None:
+        return self._runner.wait(command_id, timeout)

@@ -61,6 +61,10 @@ class EventLog(Protocol):
         """
         ...
 
+    def read_unit(self, first: LogCheckpoint, last: LogCheckpoint) -> list[StoredEvent]:
+        """The events from `first` to `last` inclusive, both of one transaction, in order."""
+        ...
+
     def last_position(self) -> int: ...
 
 

@@ -64,10 +64,21 @@ class ServiceSettings(_Section):
     database: DatabasePoolSettings = DatabasePoolSettings()
 
 
+class CommandSettings(_Section):
+    """When a write's command is COMPLETED, and how long `?wait=true` waits for it."""
+
+    # projected: once every serving projection (search, counts, lineage) has applied the
+    # commit, so a COMPLETED write is searchable; committed: as soon as the commit is durable
+    # (for deployments that run no projection worker).
+    complete_when: Literal["projected", "committed"] = "projected"
+    wait_timeout_seconds: float = Field(30, gt=0, le=3600)
+
+
 class OmsSettings(ServiceSettings):
     server: ServerSettings = ServerSettings(port=8000)
     validation: ValidationSettings = ValidationSettings()
     caching: CachingSettings = CachingSettings()
+    commands: CommandSettings = CommandSettings()
 
 
 class BffSettings(ServiceSettings):
@@ -82,6 +93,23 @@ class BffSettings(ServiceSettings):
 
 class FunnelSettings(ServiceSettings):
     server: ServerSettings = ServerSettings(port=8003)
+
+
+class NatsDeliverySettings(_Section):
+    """JetStream names and limits for the projections' distributed delivery (0005)."""
+
+    stream: str = Field("SPICE_UNITS", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    subject_prefix: str = Field("spice.units", pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
+    durable: str = Field("spice-projections", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    # A republished unit within this window is dropped by the stream (Nats-Msg-Id); one
+    # later is delivered again and found already applied by its claims.
+    duplicate_window_seconds: float = Field(120, gt=0, le=86_400)
+    # How long the stream keeps units (every worker has read them long before).
+    max_age_seconds: float = Field(7 * 86_400, gt=0)
+    # A delivered unit not acknowledged in this time is delivered again.
+    ack_wait_seconds: float = Field(60, gt=0, le=3600)
+    # Units fetched at once by a worker.
+    fetch_batch: int = Field(64, ge=1, le=10_000)
 
 
 class WorkerSettings(_Section):
@@ -104,6 +132,9 @@ class WorkerSettings(_Section):
     lease_seconds: float = Field(300, gt=0, le=86_400)
     # How often the worker records that it is alive (`spice projection status`).
     heartbeat_seconds: float = Field(5, gt=0, le=3600)
+    # Distributed delivery, when NATS_URL is set: an outbox relay publishes each unit of the
+    # log to a JetStream stream and workers share one durable pull consumer.
+    nats: NatsDeliverySettings = NatsDeliverySettings()
 
 
 CommaList = Annotated[list[str], NoDecode]

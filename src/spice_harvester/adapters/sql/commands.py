@@ -72,7 +72,9 @@ class SqlCommandStore:
         now = datetime.now(UTC)
         with self._db.transaction() as connection:
             current = self._get(connection, command_id)
-            history = [*current.history, {"status": status.value, "at": now.isoformat()}]
+            history = current.history
+            if current.status is not status:
+                history = [*history, {"status": status.value, "at": now.isoformat()}]
             connection.execute(
                 update(commands)
                 .where(commands.c.command_id == command_id)

@@ -77,6 +77,23 @@ class SqlEventLog:
         found.sort(key=lambda event: event.checkpoint)
         return found
 
+    def read_unit(self, first: LogCheckpoint, last: LogCheckpoint) -> list[StoredEvent]:
+        """The events from `first` to `last` inclusive, both of one transaction (a unit as
+        the relay published it), in log order."""
+        if first.tx_order != last.tx_order or first.position > last.position:
+            raise ValueError(f"not one transaction's span: {first} .. {last}")
+        span = _c.position.between(first.position, last.position)
+        if self._postgres:
+            same_tx = text("events.txid = CAST(CAST(:tx AS text) AS xid8)").bindparams(
+                tx=first.tx_order
+            )
+            query = select(events, _TXID_TEXT).where(same_tx, span)
+        else:
+            query = select(events, literal_column("0").label("tx_order")).where(span)
+        with self._db.read() as connection:
+            rows = connection.execute(query.order_by(_c.position)).all()
+        return [_event(row) for row in rows]
+
     def count_after(self, checkpoint: LogCheckpoint) -> int:
         """How many committed events lie after `checkpoint` (a consumer's lag)."""
         query = _postgres_query(checkpoint) if self._postgres else _sqlite_query(checkpoint)

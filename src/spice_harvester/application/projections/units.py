@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from spice_harvester.ports.registry import LogCheckpoint, StoredEvent
+from spice_harvester.ports.registry import EventLog, LogCheckpoint, StoredEvent
 
 DOC_TYPES = frozenset({"class", "instance"})
 # Events after which a branch's head is the event's commit.
@@ -117,3 +117,18 @@ def group_units(events: Sequence[StoredEvent], *, complete: bool) -> list[Unit]:
     if run and complete:
         close_run()
     return units
+
+
+def read_units(log: EventLog, checkpoint: LogCheckpoint, batch: int) -> tuple[list[Unit], bool]:
+    """The next units after `checkpoint`, and whether the read filled its batch (read again
+    at once). A commit bigger than a batch is read whole."""
+    events = log.read_after(checkpoint, batch)
+    full = len(events) >= batch
+    units = group_units(events, complete=not full)
+    while full and not units:
+        # One commit fills the whole batch: read on until it ends.
+        more = log.read_after(events[-1].checkpoint, batch)
+        events += more
+        full = len(more) >= batch
+        units = group_units(events, complete=not full)
+    return units, full

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from spice_harvester.adapters.sql.pull_requests import SqlPullRequests
-from spice_harvester.application.commands import CommandRunner, command_id_from
+from spice_harvester.application.commands import WaitingRunner, command_id_from
 from spice_harvester.bootstrap import Resources
 from spice_harvester.ports.audit import AuditLog
 from spice_harvester.ports.versioned_store import VersionedStore
@@ -25,10 +25,14 @@ def store(request: Request) -> VersionedStore:
     return found
 
 
-def runner(request: Request) -> CommandRunner:
+def runner(request: Request) -> WaitingRunner:
+    """The command runner; `?wait=true` on any write makes it answer once the command is
+    COMPLETED or FAILED (at most `oms.commands.wait_timeout_seconds`)."""
     found = resources(request).commands
     assert found is not None, "OMS wires the command runner at start-up"
-    return found
+    wait = request.query_params.get("wait", "").lower() in ("true", "1", "yes")
+    timeout = settings(request).oms.commands.wait_timeout_seconds
+    return WaitingRunner(found, wait=wait, timeout=timeout)
 
 
 def audit(request: Request) -> AuditLog:
@@ -65,7 +69,7 @@ def command_id(
 
 Store = Annotated[VersionedStore, Depends(store)]
 PullRequests = Annotated[SqlPullRequests, Depends(pull_requests)]
-Runner = Annotated[CommandRunner, Depends(runner)]
+Runner = Annotated[WaitingRunner, Depends(runner)]
 Audit = Annotated[AuditLog, Depends(audit)]
 Actor = Annotated[str, Depends(actor)]
 CommandId = Annotated[str, Depends(command_id)]

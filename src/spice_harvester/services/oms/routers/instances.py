@@ -29,7 +29,11 @@ ClassFilter = Annotated[
 ]
 ExpectedSeq = Annotated[int, Query(ge=0, description="The instance's current version.")]
 Wait = Annotated[
-    bool, Query(description="Accepted; a command completes when its commit is durable.")
+    bool,
+    Query(
+        description="Answer once the command is COMPLETED (its commit applied by every "
+        "projection) or FAILED, or after oms.commands.wait_timeout_seconds."
+    ),
 ]
 
 
