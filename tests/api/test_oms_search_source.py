@@ -84,7 +84,7 @@ def test_a_caught_up_read_model_answers_auto_with_the_stores_hits(client: TestCl
 def test_a_write_after_catching_up_sends_auto_back_to_the_store(client: TestClient) -> None:
     catch_up(client)
     created = client.post(
-        f"/api/v1/instances/{DB}/async/Product/create?wait=true",
+        f"/api/v1/instances/{DB}/async/Product/create",
         json={"data": {"sku": "p4", "name": "Spice rack"}},
     )
     assert created.status_code in (200, 202), created.text
