@@ -17,11 +17,13 @@ from spice_harvester.domain.errors import ConfigurationError
 from spice_harvester.settings import ServiceName, Settings
 
 if TYPE_CHECKING:
+    from spice_harvester.adapters.funnel_client import FunnelClient
     from spice_harvester.adapters.oms_client import OmsClient
     from spice_harvester.adapters.ratelimit import TokenBuckets
     from spice_harvester.adapters.sql.database import SqlDatabase
     from spice_harvester.adapters.sql.pull_requests import SqlPullRequests
     from spice_harvester.application.commands import CommandRunner
+    from spice_harvester.application.projections.recompute import RecomputeJobs
     from spice_harvester.ports.api_keys import ApiKeyStore
     from spice_harvester.ports.audit import AuditLog
     from spice_harvester.ports.commands import CommandStore
@@ -84,6 +86,8 @@ class Resources:
     redis: Redis | None = None
     peers: dict[str, httpx2.AsyncClient] = field(default_factory=dict)
     oms: OmsClient | None = None
+    # BFF's client for Funnel; not a health dependency, since only schema suggestion needs it.
+    funnel: FunnelClient | None = None
     store: VersionedStore | None = None
     commands: CommandRunner | None = None
     audit: AuditLog | None = None
@@ -93,6 +97,8 @@ class Resources:
     # The projections' read models (filled by `spice serve worker`), for OMS and BFF reads.
     search_index: SearchIndex | None = None
     class_counts: CountsReader | None = None
+    # BFF's admin `recompute-projection`: jobs a projection worker runs.
+    projection_jobs: RecomputeJobs | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def dependencies(self) -> list[Dependency]:
@@ -116,6 +122,8 @@ class Resources:
     async def aclose(self) -> None:
         for client in self.peers.values():
             await client.aclose()
+        if self.funnel is not None:
+            await self.funnel.aclose()
         if self.redis is not None:
             await self.redis.aclose()
         for close in self.closers:
@@ -179,10 +187,12 @@ def _wire_bff_security(resources: Resources) -> None:
     from spice_harvester.adapters.ratelimit import TokenBuckets
     from spice_harvester.adapters.sql.api_keys import SqlApiKeys
     from spice_harvester.adapters.sql.audit import SqlAuditLog
+    from spice_harvester.adapters.sql.projections.recompute import SqlRecomputeJobs
 
     assert resources.database is not None
     resources.api_keys = SqlApiKeys(resources.database)
     resources.audit = SqlAuditLog(resources.database)
+    resources.projection_jobs = SqlRecomputeJobs(resources.database)
     prefix = resources.settings.bff.rate_limiting.redis_prefix
     resources.rate_limits = TokenBuckets(resources.redis, prefix)
     _wire_read_models(resources)
@@ -197,6 +207,14 @@ def _wire_oms_client(resources: Resources) -> None:
     resources.oms = OmsClient(http, max_in_flight=settings.bff.oms_max_in_flight)
 
 
+def _wire_funnel_client(resources: Resources) -> None:
+    from spice_harvester.adapters.funnel_client import FunnelClient
+
+    settings = resources.settings
+    http = open_peer_client(settings.base_url("funnel"), settings.request_timeout)
+    resources.funnel = FunnelClient(http)
+
+
 def open_resources(settings: Settings, service: ServiceName) -> Resources:
     resources = Resources(settings, service)
     if NEEDS_DATABASE[service]:
@@ -208,4 +226,5 @@ def open_resources(settings: Settings, service: ServiceName) -> Resources:
     if service == "bff":
         _wire_bff_security(resources)
         _wire_oms_client(resources)
+        _wire_funnel_client(resources)
     return resources

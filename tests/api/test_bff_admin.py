@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 
 from spice_harvester.adapters.sql.audit import SqlAuditLog
 from spice_harvester.adapters.sql.database import SqlDatabase
+from spice_harvester.adapters.sql.versioned.store import SqlVersionedStore
+from spice_harvester.bootstrap import open_database
 from spice_harvester.settings import Settings
 from tests.api.bff_security_helpers import (
     ADMIN_TOKEN,
@@ -160,3 +162,98 @@ def test_the_chain_holds_after_admin_calls(client: TestClient, settings: Setting
     finally:
         database.close()
     assert (check.count, check.holds) == (3, True)
+
+
+RECOMPUTE = "/api/v1/admin/recompute-projection"
+
+
+@pytest.fixture
+def shop(settings: Settings) -> str:
+    """A database in the store BFF shares its SQL database with."""
+    database = open_database(settings, "bff")
+    try:
+        SqlVersionedStore(database).create_database("shop", actor="tests")
+    finally:
+        database.close()
+    return "shop"
+
+
+def test_recompute_projection_queues_a_job_whose_status_reads_back(
+    client: TestClient, settings: Settings, shop: str
+) -> None:
+    body = {"db_name": shop, "projection": "search", "branch": "main", "promote": True}
+    answer = client.post(RECOMPUTE, json=body, headers=OPERATOR)
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["status"] == "accepted"
+    data = answer.json()["data"]
+    assert data["status"] == "queued"
+    job_id = data["job_id"]
+
+    read = client.get(f"{RECOMPUTE}/{job_id}", headers=OPERATOR)
+    assert read.status_code == 200
+    job = read.json()["data"]
+    assert job["job_id"] == job_id
+    assert (job["projection"], job["db_name"], job["branch"]) == ("search", shop, "main")
+    assert (job["promote"], job["allow_delete_base_index"]) == (True, False)
+    assert job["status"] == "queued"
+    assert job["requested_by"] == "admin:ops@example.com"
+    assert job["progress"]["events_done"] == 0
+    actions = [entry["action"] for entry in audit_entries(settings)]
+    assert actions == ["admin.recompute_projection", "admin.read_recompute_job"]
+
+
+def test_recompute_projection_needs_the_admin_token(client: TestClient, shop: str) -> None:
+    body = {"db_name": shop, "projection": "search"}
+    assert client.post(RECOMPUTE, json=body).status_code == 403
+    assert client.get(f"{RECOMPUTE}/anything").status_code == 403
+    wrong = {"X-Admin-Token": "wrong-token"}
+    assert client.post(RECOMPUTE, json=body, headers=wrong).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field", "words"),
+    [
+        ({"projection": "nope"}, 400, "projection", "unknown projection 'nope'"),
+        ({"projection": "search", "db_name": "missing"}, 404, "db_name", "'missing'"),
+        (
+            {"projection": "search", "db_name": "shop", "branch": "missing"},
+            404,
+            "branch",
+            "branch 'missing' does not exist",
+        ),
+        (
+            {"projection": "search", "from_ts": "2024-02-01T00:00:00", "to_ts": "2024-01-01"},
+            400,
+            "from_ts",
+            "is after to_ts",
+        ),
+        ({"projection": "search", "branch": "main"}, 400, "branch", "needs its database"),
+    ],
+    ids=["projection", "database", "branch", "window", "branch-alone"],
+)
+def test_recompute_projection_names_what_is_wrong(
+    client: TestClient,
+    shop: str,
+    body: dict[str, Any],
+    status: int,
+    field: str,
+    words: str,
+) -> None:
+    answer = client.post(RECOMPUTE, json=body, headers=OPERATOR)
+    assert answer.status_code == status, answer.text
+    error = answer.json()["errors"][0]
+    assert error["field"] == field
+    assert words in answer.json()["message"]
+
+
+def test_a_second_recompute_of_a_projection_waits_and_an_unknown_job_is_404(
+    client: TestClient, shop: str
+) -> None:
+    body = {"projection": "counts", "db_name": shop}
+    assert client.post(RECOMPUTE, json=body, headers=OPERATOR).status_code == 202
+    again = client.post(RECOMPUTE, json={"projection": "counts"}, headers=OPERATOR)
+    assert again.status_code == 409
+    assert "still active" in again.json()["message"]
+    unknown = client.get(f"{RECOMPUTE}/no-such-job", headers=OPERATOR)
+    assert unknown.status_code == 404
+    assert unknown.json()["errors"][0]["field"] == "job_id"

@@ -116,7 +116,7 @@ def bff_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, 
     """BFF's OpenAPI with the real values to aim at; the admin key is in `real["key"]`."""
     root = tmp_path_factory.mktemp("fuzz_bff")
     (root / "config").mkdir()
-    ports = {"oms": free_port(), "bff": free_port()}
+    ports = {"oms": free_port(), "bff": free_port(), "funnel": free_port()}
     env = scrubbed_environ()
     env.update(
         {
@@ -124,18 +124,23 @@ def bff_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, 
             "DATABASE_URL": f"sqlite:///{root / 'spice.sqlite3'}",
             "OMS_PORT": str(ports["oms"]),
             "BFF_PORT": str(ports["bff"]),
+            "FUNNEL_PORT": str(ports["funnel"]),
             "OMS_HOST": "127.0.0.1",
             "BFF_HOST": "127.0.0.1",
+            "FUNNEL_HOST": "127.0.0.1",
             "OMS_BASE_URL": f"http://127.0.0.1:{ports['oms']}",
+            # BFF's suggest-schema-from-data asks Funnel.
+            "FUNNEL_BASE_URL": f"http://127.0.0.1:{ports['funnel']}",
             "PYTHONPATH": os.pathsep.join(sys.path),
             "BFF__AUTHENTICATION__API_KEY_ENABLED": "true",
             "BFF__RATE_LIMITING__ENABLED": "false",
             "BFF_ADMIN_TOKEN": ADMIN_TOKEN,
         }
     )
-    processes = [_start(root, env, "oms")]
+    processes = [_start(root, env, "oms"), _start(root, env, "funnel")]
     try:
         wait_for(f"http://127.0.0.1:{ports['oms']}/health")
+        wait_for(f"http://127.0.0.1:{ports['funnel']}/health")
         command = ["apikey", "create", "--name", "fuzzer", "--role", "admin"]
         created = subprocess.run(
             [sys.executable, "-m", "spice_harvester", *command],
@@ -157,7 +162,7 @@ def bff_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, 
         for process in reversed(processes):
             process.terminate()
             process.wait(timeout=30)
-        for service in ("bff", "oms"):
+        for service in ("bff", "funnel", "oms"):
             _assert_no_tracebacks(root / f"{service}.out")
 
 

@@ -84,6 +84,17 @@ def test_a_write_through_oms_becomes_searchable(
     assert [hit.doc_id for hit in found.hits] == ["SAFFRON-1"]
     assert found.freshness.fresh
     assert readers.counts(DB, "main").counts == {"Product": 1}
+    # Every later write wakes it too, not only the first.
+    for number in range(3):
+        sku = f"CUMIN-{number}"
+        answer = oms.post(
+            f"/api/v1/instances/{DB}/async/Product/create",
+            json={"data": {"sku": sku, "title": f"Cumin {number}"}},
+        )
+        assert answer.status_code == 202, answer.text
+        started = time.monotonic()
+        eventually(searchable(readers, sku), sku)
+        assert time.monotonic() - started < 5
 
     assert stack.stop(worker, signal.SIGTERM) == 0
     status = stack.run("projection", "status", "--json", DATABASE_URL=database_url)
@@ -115,6 +126,10 @@ def test_a_worker_killed_mid_batch_and_restarted_leaves_read_models_equal_to_a_r
     assert SqlReadModels(database).counts(DB, "main").counts == {"Product": 440}
     verified = stack.run("projection", "verify", DATABASE_URL=database_url)
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def searchable(readers: SqlReadModels, doc_id: str) -> Callable[[], bool]:
+    return lambda: doc_id in [hit.doc_id for hit in readers.search(DB, "main", doc_id).hits]
 
 
 def moved_past(database: SqlDatabase, position: int) -> Callable[[], bool]:

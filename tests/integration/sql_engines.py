@@ -22,6 +22,7 @@ REVISIONS = (
     "0005_events_per_database",
     "0006_api_keys",
     "0007_projections",
+    "0008_projection_jobs",
 )
 HEAD = REVISIONS[-1]
 

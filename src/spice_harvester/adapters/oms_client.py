@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,6 +139,46 @@ class OmsClient:
             raise DependencyUnavailable("oms", f"unreachable at {self.base_url} ({exc!r})") from exc
         return _answer(response)
 
+    async def send_stream(
+        self,
+        path: str,
+        forwarded: Forwarded,
+        content: AsyncIterable[bytes],
+        *,
+        content_type: str,
+        params: Any = None,
+        timeout: float | None = None,
+    ) -> OmsAnswer:
+        """POSTs a body as it is produced (an import's rows), never retried; `timeout` for
+        the answer when the work behind it takes longer than a request usually does."""
+        headers = {**forwarded.as_headers(), "Content-Type": content_type}
+        read = timeout if timeout is not None else self._timeout()
+        limits = httpx2.Timeout(self.http.timeout.connect, read=read, write=read, pool=read)
+        try:
+            async with self._slot():
+                response = await self.http.request(
+                    "POST", path, headers=headers, params=params, content=content, timeout=limits
+                )
+        except httpx2.TimeoutException as exc:
+            raise DependencyUnavailable("oms", f"no answer within {read} s") from exc
+        except httpx2.HTTPError as exc:
+            raise DependencyUnavailable("oms", f"unreachable at {self.base_url} ({exc!r})") from exc
+        return _answer(response)
+
+    @asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        try:
+            async with asyncio.timeout(self._timeout()):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise DependencyUnavailable(
+                "oms", f"{self.max_in_flight} requests already in flight"
+            ) from None
+        try:
+            yield
+        finally:
+            self._slots.release()
+
     async def _retried(
         self, method: str, path: str, headers: dict[str, str], params: Any
     ) -> httpx2.Response:
@@ -217,13 +258,16 @@ def _envelope(response: httpx2.Response) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-def peer_error(status: int, body: Mapping[str, Any] | None, reason: str = "") -> PeerError:
-    """OMS's error as OMS said it: status, first error's code and field, message and data."""
+def peer_error(
+    status: int, body: Mapping[str, Any] | None, reason: str = "", *, peer: str = "OMS"
+) -> PeerError:
+    """A peer's error as the peer said it: status, first error's code and field, message and
+    data."""
     body = body or {}
     errors = body.get("errors")
     first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
     code = first.get("code") or CODE_BY_STATUS.get(status, "peer_error")
-    message = body.get("message") or first.get("message") or f"OMS answered {status} {reason}"
+    message = body.get("message") or first.get("message") or f"{peer} answered {status} {reason}"
     field_name = first.get("field")
     data = body.get("data")
     items = [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []

@@ -93,15 +93,17 @@ class CommandRunner:
                 )
             if existing.status is CommandStatus.COMPLETED:
                 return existing
-            if (existing.progress or {}).get("committed") is True:
+            committed = (existing.progress or {}).get("committed") is True
+            if committed and existing.result is not None:
                 return self._settled(command_id)  # committed before: projections may lag
         self._statuses.begin(command_id, db_name, kind, fingerprint, actor)
         try:
             outcome = action(command_id)
         except SpiceError as exc:
-            self._statuses.finish(
-                command_id, CommandStatus.FAILED, error={"code": exc.code, "message": exc.message}
-            )
+            error: dict[str, Any] = {"code": exc.code, "message": exc.message}
+            if exc.data:
+                error["data"] = exc.data  # a bulk write's or an import's per-row report
+            self._statuses.finish(command_id, CommandStatus.FAILED, error=error)
             raise
         except Exception:
             self._statuses.finish(
@@ -113,9 +115,20 @@ class CommandRunner:
         result = outcome.as_dict()
         if self._projections is None or db_name is None or outcome.commit_id is None:
             return self._statuses.finish(command_id, CommandStatus.COMPLETED, result=result)
-        self._statuses.progress(command_id, {"committed": True, "projections": {}})
+        # The result first: a retry trusts `committed` only beside a recorded result.
         self._statuses.finish(command_id, CommandStatus.PROCESSING, result=result)
+        current = self._statuses.get(command_id)
+        reported = (current.progress if current is not None else None) or {}
+        self._statuses.progress(command_id, {**reported, "committed": True, "projections": {}})
         return self._settled(command_id)
+
+    def report_progress(self, command_id: str, progress: dict[str, Any]) -> None:
+        """A long command's progress (an import's rows and chunks), shown by its status. A
+        command run again after it FAILED is PROCESSING again from its first report."""
+        record = self._statuses.get(command_id)
+        if record is not None and record.status is CommandStatus.FAILED:
+            self._statuses.finish(command_id, CommandStatus.PROCESSING)
+        self._statuses.progress(command_id, progress)
 
     def status(self, command_id: str) -> CommandRecord | None:
         """The record; a committed write found applied by every projection is COMPLETED
@@ -143,7 +156,8 @@ class CommandRunner:
         if self._projections is None or record.db_name is None or not commit_id:
             return record
         states = self._projections.progress(record.db_name, commit_id)
-        progress = {"committed": True, "projections": states}
+        # Kept beside what the command reported itself (an import's row counts).
+        progress = {**(record.progress or {}), "committed": True, "projections": states}
         if all(state != "pending" for state in states.values()):
             self._statuses.progress(command_id, progress)
             return self._statuses.finish(command_id, CommandStatus.COMPLETED, result=record.result)

@@ -10,7 +10,7 @@ were decoded and compared here (bench/lookups.py).
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +49,7 @@ def missing_targets(
     ref: str,
     schema: Schema,
     links: Iterable[Link],
-    pending: frozenset[InstanceKey] = frozenset(),
+    pending: Container[InstanceKey] = frozenset(),
 ) -> list[tuple[Link, str]]:
     """Each (link, id) whose target is neither stored at `ref` nor about to be (`pending`)."""
     links = list(links)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from spice_harvester import __version__
-from spice_harvester.cli import apikey, audit, config_cmd, db, dlq, history, projection
+from spice_harvester.cli import apikey, audit, config_cmd, db, dlq, history, imports, projection
 from spice_harvester.cli.serve import serve
 from spice_harvester.cli.up import up
 
@@ -25,6 +25,7 @@ app.add_typer(apikey.app, name="apikey")
 app.add_typer(audit.app, name="audit")
 app.add_typer(projection.app, name="projection")
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(imports.app, name="import")
 
 
 @app.command("version")

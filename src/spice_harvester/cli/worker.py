@@ -34,13 +34,14 @@ def serve_worker(settings: Settings, console_level: str | None) -> None:
     except SpiceError as exc:
         fail(f"{TITLE} cannot start: {exc.message}")
     try:
-        worker = ProjectionWorker(database, settings.worker)
+        worker = ProjectionWorker(database, settings.worker, settings.nats_url)
         log.info(
-            "%s %s applying projections %s from %s",
+            "%s %s applying projections %s from %s, %s",
             TITLE,
             worker.owner,
             ", ".join(worker.applier.models),
             database.display_url,
+            "delivered by NATS JetStream" if settings.nats_url else "reading the log",
         )
         worker.run(stop)
     finally:

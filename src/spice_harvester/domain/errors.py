@@ -31,6 +31,12 @@ class ValidationFailed(SpiceError):
     code = "validation_failed"
 
 
+class UnsupportedFormat(ValidationFailed):
+    """An upload in a format nothing reads (a PDF, a legacy .xls workbook)."""
+
+    code = "unsupported_media_type"
+
+
 class NotFound(SpiceError):
     code = "not_found"
 

@@ -29,6 +29,7 @@ STATUS_BY_ERROR: dict[type[err.SpiceError], int] = {
     err.IdempotencyMismatch: 409,
     err.LeaseLost: 409,
     err.PayloadTooLarge: 413,
+    err.UnsupportedFormat: 415,
     err.RateLimited: 429,
     err.DependencyUnavailable: 503,
 }

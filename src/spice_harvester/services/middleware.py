@@ -142,7 +142,8 @@ class TrustedHostMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """Answers 413 for bodies over the limit: uploads (multipart) and JSON have their own."""
+    """Answers 413 for bodies over the limit: uploads (multipart, NDJSON) and JSON each have
+    their own."""
 
     def __init__(self, app: ASGIApp, max_request_bytes: int, max_upload_bytes: int) -> None:
         self.app = app
@@ -151,7 +152,8 @@ class BodySizeLimitMiddleware:
 
     def limit_for(self, scope: Scope) -> int:
         content_type = (_header(scope, b"content-type") or "").lower()
-        is_upload = content_type.startswith("multipart/form-data")
+        # An import's rows stream as NDJSON: an upload, however it is sent.
+        is_upload = content_type.startswith(("multipart/form-data", "application/x-ndjson"))
         return self.max_upload_bytes if is_upload else self.max_request_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

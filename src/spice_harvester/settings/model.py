@@ -93,6 +93,17 @@ class BffSettings(ServiceSettings):
 
 class FunnelSettings(ServiceSettings):
     server: ServerSettings = ServerSettings(port=8003)
+    # Where Google Sheets links are exported from as CSV: Google itself, or a proxy in a
+    # closed network. A setting, never a request field, so clients cannot aim Funnel at
+    # hosts of their choosing.
+    google_export_base: str = "https://docs.google.com"
+
+    @field_validator("google_export_base")
+    @classmethod
+    def _is_http_base(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
 
 
 class NatsDeliverySettings(_Section):

@@ -1,4 +1,4 @@
-"""Workers sharing one durable pull consumer: each delivered unit is applied to every running
+"""Workers sharing one durable pull consumer: each delivered unit is applied to every serving
 projection version and acknowledged after its transactions commit.
 
 Delivery is at least once: a worker killed before its ack has the unit delivered again
@@ -95,7 +95,7 @@ class NatsConsumer:
         try:
             unit = await asyncio.to_thread(self._read, published)
             if unit is not None:
-                for subscription in await asyncio.to_thread(self._applier.subscriptions):
+                for subscription in await asyncio.to_thread(self._serving):
                     await self._apply(message, subscription, unit, report)
                 if self._on_applied is not None:
                     self._on_applied(unit)
@@ -109,6 +109,12 @@ class NatsConsumer:
             return
         await message.ack()
         report.acked += 1
+
+    def _serving(self) -> list[Subscription]:
+        # A version being rebuilt reads the log from its own checkpoint (the worker's log
+        # delivery): a unit applied here would move that checkpoint past units it has not
+        # read yet.
+        return [s for s in self._applier.subscriptions() if s.status == "serving"]
 
     def _read(self, published: UnitMessage) -> Unit | None:
         events = self._log.read_unit(published.first, published.last)

@@ -111,6 +111,8 @@ class NatsDelivery:
     @staticmethod
     async def _relay_round(relay: OutboxRelay, wakeup: Wakeup, idle: float) -> None:
         report = await relay.publish_batch()
+        if report.published:
+            log.debug("relayed %d unit(s), %d duplicate(s)", report.published, report.duplicates)
         if not report.more:
             await asyncio.to_thread(wakeup.wait, idle)
 

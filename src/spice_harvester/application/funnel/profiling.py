@@ -36,10 +36,11 @@ def profile_table(
     total = frame.height
     positions: pl.Series | None = None
     if sample_rows is not None and sample_rows < total:
-        sampled = frame.with_row_index("__row").sample(n=max(sample_rows, 0), seed=0)
-        sampled = sampled.sort("__row")
-        positions = sampled["__row"]
-        frame = sampled.drop("__row")
+        # Named so that it cannot clash with a column of the frame.
+        row = "_" * (max(map(len, frame.columns), default=0) + 1)
+        sampled = frame.with_row_index(row).sample(n=max(sample_rows, 0), seed=0).sort(row)
+        positions = sampled[row]
+        frame = sampled.drop(row)
     options = ScanOptions(include_complex_types, phone_region)
     columns: list[ColumnProfile] = []
     trimmed: dict[str, pl.Series] = {}

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from spice_harvester.application.projections.recompute import VersionScope
 from spice_harvester.application.projections.retry import RetryPolicy
 from spice_harvester.application.projections.units import Unit, group_units
 from spice_harvester.domain.errors import DependencyUnavailable
@@ -32,6 +33,7 @@ class Subscription:
     version: int
     status: str  # building | serving
     checkpoint: LogCheckpoint
+    scope: VersionScope | None = None  # a version being rebuilt for part of the log
 
     @property
     def handler(self) -> str:
@@ -116,6 +118,10 @@ class Delivery:
         self._log = event_log
         self._batch = batch_size
         self._retry = retry or RetryPolicy()
+
+    @property
+    def retry(self) -> RetryPolicy:
+        return self._retry
 
     def run_once(self, stop: threading.Event | None = None) -> RoundReport:
         """One batch for every subscription (those at one checkpoint share one read)."""

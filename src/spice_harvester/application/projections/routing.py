@@ -49,6 +49,9 @@ class Situation:
     reflected: str | None  # the commit the branch's read model holds; None: no read model
     parents: tuple[str, ...] = ()  # the unit's commit's parents (for COMMIT units)
     source_reflected: str | None = None  # for a new branch: what its source's model holds
+    # The unit's commit is already in the history of the reflected one (it arrived after a
+    # later commit of its branch was applied).
+    covered: bool = False
 
 
 def plan(unit: Unit, now: Situation) -> Plan:
@@ -68,6 +71,8 @@ def plan(unit: Unit, now: Situation) -> Plan:
             # keeps the origin's branch names) build nothing.
             return NOTHING
         return _new_branch(unit, target, now)
+    if now.covered:
+        return NOTHING
     if unit.kind is UnitKind.COMMIT and (
         now.reflected == target or (now.parents and now.parents[0] == now.reflected)
     ):

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, insert
 from spice_harvester.adapters.sql.database import SqlDatabase
 from spice_harvester.adapters.sql.projections import bookkeeping as books
 from spice_harvester.adapters.sql.projections.read_models import MODELS, ReadModel, Scope
+from spice_harvester.adapters.sql.projections.scoped import PassedOver
 from spice_harvester.adapters.sql.projections.store_view import StoreView
 from spice_harvester.adapters.sql.projections.tables import dead_letters
 from spice_harvester.adapters.sql.registry import (
@@ -27,10 +28,17 @@ from spice_harvester.adapters.sql.registry import (
     record_seqs_on,
 )
 from spice_harvester.adapters.sql.versioned.timelines import TimelineCache
+from spice_harvester.application.projections import faults
 from spice_harvester.application.projections.changes import DocChange
 from spice_harvester.application.projections.delivery import Failure, Subscription, UnitOutcome
 from spice_harvester.application.projections.retry import RetryPolicy
-from spice_harvester.application.projections.routing import Action, Plan, Situation, plan
+from spice_harvester.application.projections.routing import (
+    NOTHING,
+    Action,
+    Plan,
+    Situation,
+    plan,
+)
 from spice_harvester.application.projections.units import Unit, UnitKind
 from spice_harvester.domain.versioning.documents import seq_of
 from spice_harvester.domain.versioning.model import CommitInfo
@@ -64,6 +72,7 @@ class SqlApplier:
         self._lease = lease_seconds
         # Timelines never change once committed, and the worker reads only committed ones.
         self._cache = TimelineCache()
+        self._passed_over = PassedOver()  # units outside a rebuilt version's scope
 
     @property
     def owner(self) -> str:
@@ -74,10 +83,13 @@ class SqlApplier:
         return self._models
 
     def subscriptions(self) -> list[Subscription]:
+        self._passed_over.flush(self._db)
         with self._db.read() as connection:
             return books.subscriptions(connection, self._models)
 
     def apply(self, subscription: Subscription, unit: Unit) -> UnitOutcome:
+        if self._passed_over.passes_over(subscription, unit):
+            return UnitOutcome.ALREADY_DONE
         try:
             with self._db.transaction() as connection:
                 outcome = self._apply_on(connection, subscription, unit)
@@ -108,8 +120,11 @@ class SqlApplier:
         fresh = [e for e in unit.events if claims[e.key].outcome is ClaimOutcome.CLAIMED]
         if not fresh:
             return UnitOutcome.ALREADY_DONE
+        faults.reach("after_claim")
         self.effect(connection, subscription, unit, fresh, now=now)
+        faults.reach("after_effect")
         mark_done_many_on(connection, handler, [e.key for e in fresh], self._owner, now=now)
+        faults.reach("after_done")
         return UnitOutcome.APPLIED
 
     def effect(
@@ -124,6 +139,7 @@ class SqlApplier:
         """Writes what the unit does to the projection's read model (claims held)."""
         model = self._models[subscription.projection]
         view = StoreView(connection, self._cache, unit.db_id, now=now)
+        books.serialise_database(connection, subscription, unit.db_id)
         if unit.kind is UnitKind.DATABASE_DELETED:
             model.drop(connection, subscription.version, unit.db_id, None)
             books.drop_branch_state(connection, subscription, unit.db_id, None)
@@ -131,6 +147,10 @@ class SqlApplier:
         branch = unit.branch
         assert branch is not None, "branch and commit units name their branch"
         state = books.branch_state(connection, subscription, unit.db_id, branch, lock=True)
+        if state is not None and unit.checkpoint <= state.checkpoint:
+            # Delivered out of order: a later unit of the log already brought this branch to
+            # the state at its commit, which covers this one.
+            return NOTHING
         decided = plan(unit, self._situation(connection, subscription, view, unit, state))
         scope = Scope(subscription.version, unit.db_id, branch)
         self._execute(model, view, subscription, scope, decided, unit, fresh)
@@ -164,6 +184,13 @@ class SqlApplier:
         assert unit.branch is not None
         assert unit.commit_id is not None
         parents = view.commit(unit.commit_id).parents if unit.kind is UnitKind.COMMIT else ()
+        covered = (
+            unit.kind is UnitKind.COMMIT
+            and reflected is not None
+            and reflected != unit.commit_id
+            and (not parents or parents[0] != reflected)
+            and view.contains(reflected, unit.commit_id)
+        )
         source_reflected = None
         if state is None and unit.from_branch is not None:
             # Locked too: the rows copied must be the state it names.
@@ -177,6 +204,7 @@ class SqlApplier:
             reflected=reflected,
             parents=parents,
             source_reflected=source_reflected,
+            covered=covered,
         )
 
     def _execute(

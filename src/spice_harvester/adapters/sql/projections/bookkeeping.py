@@ -8,7 +8,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, delete, func, insert, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+)
 
 from spice_harvester.adapters.sql.dialect import insert_for
 from spice_harvester.adapters.sql.projections.tables import (
@@ -18,6 +29,7 @@ from spice_harvester.adapters.sql.projections.tables import (
 )
 from spice_harvester.adapters.sql.tables import aggregate_versions
 from spice_harvester.application.projections.delivery import Subscription
+from spice_harvester.application.projections.recompute import VersionScope
 from spice_harvester.ports.registry import LogCheckpoint
 
 CHUNK = 500
@@ -37,6 +49,7 @@ def subscriptions(connection: Connection, projections: Iterable[str]) -> list[Su
     v = projection_versions.c
     rows = connection.execute(
         select(v.projection, v.version, v.status, _k.tx_order, _k.position)
+        .add_columns(v.scope_db_id, v.scope_branch, v.until_tx_order, v.until_position)
         .select_from(
             projection_versions.join(
                 projection_checkpoints,
@@ -48,10 +61,25 @@ def subscriptions(connection: Connection, projections: Iterable[str]) -> list[Su
     )
     return [
         Subscription(
-            row.projection, row.version, row.status, LogCheckpoint(row.tx_order, row.position)
+            row.projection,
+            row.version,
+            row.status,
+            LogCheckpoint(row.tx_order, row.position),
+            version_scope(row),
         )
         for row in rows
     ]
+
+
+def version_scope(row: Any) -> VersionScope | None:
+    """The scope a projection_versions row records; None for a version that follows it all."""
+    until = None
+    if row.until_position is not None:
+        until = LogCheckpoint(int(row.until_tx_order or 0), int(row.until_position))
+    if row.scope_db_id is None and row.scope_branch is None and until is None:
+        return None
+    db_id = None if row.scope_db_id is None else int(row.scope_db_id)
+    return VersionScope(db_id, row.scope_branch, until)
 
 
 def serving_version(connection: Connection, projection: str) -> int | None:
@@ -93,6 +121,19 @@ def advance(connection: Connection, subscription: Subscription, to: LogCheckpoin
         projection_checkpoints.update()
         .where(_k.projection == subscription.projection, _k.version == subscription.version, behind)
         .values(tx_order=to.tx_order, position=to.position, updated_at=datetime.now(UTC))
+    )
+
+
+def serialise_database(connection: Connection, subscription: Subscription, db_id: int) -> None:
+    """Holds off every other unit of this projection version and database until this
+    transaction ends. Workers sharing a NATS consumer apply units at once and in any order;
+    a branch's state row alone cannot be locked before it exists, nor can a new branch's
+    source while it is copied. SQLite serialises writers anyway."""
+    if connection.dialect.name != "postgresql":
+        return
+    connection.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": f"{subscription.handler}/{db_id}"},
     )
 
 
@@ -203,3 +244,65 @@ def copy_seqs(connection: Connection, handler: str, db_id: int, source: str, bra
             ["handler", "aggregate_key", "last_seq", "updated_at"], rows
         )
     )
+
+
+# -- recompute: moving a scope's bookkeeping between versions ----------------------------
+
+
+def scope_prefix(db_id: int, branch: str | None) -> str:
+    """What the scope's aggregate keys start with."""
+    return _prefix(db_id, branch)
+
+
+def relabel_state(
+    connection: Connection,
+    projection: str,
+    version: int,
+    to: int,
+    db_id: int | None,
+    branch: str | None,
+) -> None:
+    """Moves the projection_state rows of a scope from `version` to `to` (which has none)."""
+    where = and_(_s.projection == projection, _s.version == version)
+    if db_id is not None:
+        where = and_(where, _s.db_id == db_id)
+    if branch is not None:
+        where = and_(where, _s.branch == branch)
+    connection.execute(projection_state.update().where(where).values(version=to))
+
+
+def lock_state(
+    connection: Connection,
+    projection: str,
+    versions: Sequence[int],
+    db_id: int | None,
+    branch: str | None,
+) -> None:
+    """Holds the scope's projection_state rows of `versions` until the transaction ends (the
+    lock each unit takes on its branch's row, so no unit of the scope runs meanwhile)."""
+    where = and_(_s.projection == projection, _s.version.in_(list(versions)))
+    if db_id is not None:
+        where = and_(where, _s.db_id == db_id)
+    if branch is not None:
+        where = and_(where, _s.branch == branch)
+    connection.execute(select(_s.version).where(where).with_for_update()).all()
+
+
+def relabel_seqs(connection: Connection, handler: str, to: str, prefix: str | None) -> None:
+    """Moves `handler`'s applied seqs (those under `prefix`, or all) to handler `to`."""
+    where = _a.handler == handler
+    if prefix is not None:
+        where = and_(where, _under(prefix))
+    connection.execute(aggregate_versions.update().where(where).values(handler=to))
+
+
+def checkpoint_of(
+    connection: Connection, projection: str, version: int, *, lock: bool = False
+) -> LogCheckpoint | None:
+    query = select(_k.tx_order, _k.position).where(
+        _k.projection == projection, _k.version == version
+    )
+    if lock:
+        query = query.with_for_update()
+    row = connection.execute(query).first()
+    return None if row is None else LogCheckpoint(int(row.tx_order), int(row.position))

@@ -11,7 +11,17 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any, ClassVar, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Table, delete, insert, literal, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    delete,
+    insert,
+    literal,
+    select,
+    tuple_,
+    update,
+)
 
 from spice_harvester.adapters.sql.dialect import insert_for
 from spice_harvester.adapters.sql.projections.store_view import StoreView
@@ -60,6 +70,17 @@ class ReadModel(Protocol):
         """(db_id, branch) of every branch that has rows."""
         ...
 
+    def relabel(
+        self, connection: Connection, version: int, to: int, db_id: int | None, branch: str | None
+    ) -> None:
+        """Moves the rows of a database's branch (every branch when `branch` is None, every
+        database when `db_id` is None) from `version` to version `to` (which holds none)."""
+        ...
+
+    def purge(self, connection: Connection, version: int, limit: int) -> int:
+        """Deletes up to `limit` rows of `version`; how many it deleted."""
+        ...
+
     def expected(self, view: StoreView, states: Sequence[DocState]) -> dict[Any, Any]:
         """What `snapshot` must equal for a branch whose documents are `states`."""
         ...
@@ -100,6 +121,31 @@ class _BranchTable:
         if branch is not None:
             where = where & (c.branch == branch)
         connection.execute(delete(self.table).where(where))
+
+    def relabel(
+        self, connection: Connection, version: int, to: int, db_id: int | None, branch: str | None
+    ) -> None:
+        c = self.table.c
+        where = c.version == version
+        if db_id is not None:
+            where = where & (c.db_id == db_id)
+        if branch is not None:
+            where = where & (c.branch == branch)
+        connection.execute(update(self.table).where(where).values(version=to))
+
+    def purge(self, connection: Connection, version: int, limit: int) -> int:
+        key = list(self.table.primary_key.columns)
+        rows = connection.execute(
+            select(*key).where(self.table.c.version == version).limit(limit)
+        ).all()
+        for chunk in _chunks(rows):
+            where = (
+                key[0].in_([row[0] for row in chunk])
+                if len(key) == 1
+                else tuple_(*key).in_([tuple(row) for row in chunk])
+            )
+            connection.execute(delete(self.table).where(where))
+        return len(rows)
 
 
 class SearchModel(_BranchTable):

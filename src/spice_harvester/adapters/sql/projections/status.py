@@ -25,6 +25,8 @@ from spice_harvester.ports.projections import Freshness
 from spice_harvester.ports.registry import LogCheckpoint
 
 FORGET_AFTER_DAYS = 7
+# Versions the worker follows, and those a recompute built and kept without promoting.
+SHOWN = ("replaying", "building", "serving", "built")
 
 
 @dataclass(frozen=True)
@@ -88,11 +90,12 @@ def projection_status(db: SqlDatabase) -> list[ProjectionStatus]:
     with db.read() as connection:
         versions = connection.execute(
             select(v.projection, v.version, v.status, k.tx_order, k.position)
+            .add_columns(v.scope_db_id, v.scope_branch)
             .join(
                 projection_checkpoints,
                 and_(k.projection == v.projection, k.version == v.version),
             )
-            .where(v.status != "retired")
+            .where(v.status.in_(SHOWN))
             .order_by(v.projection, v.version)
         ).all()
         d = dead_letters.c
@@ -120,6 +123,8 @@ def projection_status(db: SqlDatabase) -> list[ProjectionStatus]:
         checkpoint = LogCheckpoint(int(row.tx_order), int(row.position))
         per_branch = []
         for head in heads:
+            if not _in_scope(row, head):
+                continue
             state = reflected.get((row.projection, row.version, head.db_id, head.branch))
             per_branch.append(
                 BranchStatus(
@@ -142,6 +147,13 @@ def projection_status(db: SqlDatabase) -> list[ProjectionStatus]:
             )
         )
     return found
+
+
+def _in_scope(version: Any, head: Any) -> bool:
+    """Whether a branch is in a version's scope (a recompute's may be one database or branch)."""
+    if version.scope_db_id is not None and int(head.db_id) != int(version.scope_db_id):
+        return False
+    return version.scope_branch is None or head.branch == version.scope_branch
 
 
 class WorkerRegistry:

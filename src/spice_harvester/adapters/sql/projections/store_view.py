@@ -13,7 +13,12 @@ from sqlalchemy import Connection, select
 from spice_harvester.adapters.sql.tables import branches, commits, spice_databases
 from spice_harvester.adapters.sql.versioned import reads
 from spice_harvester.adapters.sql.versioned.commits import load_commit
-from spice_harvester.adapters.sql.versioned.frontier import changed_keys, frontier_of, merge_base
+from spice_harvester.adapters.sql.versioned.frontier import (
+    changed_keys,
+    frontier_of,
+    is_ancestor,
+    merge_base,
+)
 from spice_harvester.adapters.sql.versioned.timelines import TimelineCache
 from spice_harvester.application.projections.changes import DocChange, changes_between
 from spice_harvester.domain.versioning.documents import DocState
@@ -80,6 +85,11 @@ class StoreView:
             self.connection, since, frontier_of(self.connection, self.cache, target)
         )
         return changes_between(keys, self.states_at(base, keys), self.states_at(target, keys))
+
+    def contains(self, descendant: str, ancestor: str) -> bool:
+        """Whether commit `ancestor` is in the history of `descendant` (or is it)."""
+        frontier = frontier_of(self.connection, self.cache, self.commit(descendant))
+        return is_ancestor(frontier, self.commit(ancestor))
 
     def commands_of(self, commit_ids: Iterable[str]) -> dict[str, str | None]:
         """commit id -> the command that made it (None for merges, imports and the like)."""

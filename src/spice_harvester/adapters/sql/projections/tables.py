@@ -1,8 +1,9 @@
-"""SQLAlchemy Core descriptions of the projection tables (migration 0007), for queries."""
+"""SQLAlchemy Core descriptions of the projection tables (migrations 0007 and 0008), for
+queries."""
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, Integer, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Integer, String, Table, Text
 from sqlalchemy.dialects import postgresql
 
 from spice_harvester.adapters.sql.tables import UtcDateTime, metadata
@@ -17,6 +18,12 @@ projection_versions = Table(
     Column("status", String(16), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("promoted_at", UtcDateTime),
+    # A version rebuilt by a recompute job follows only its scope (0008): one database, one
+    # branch of it, and the log up to (until_tx_order, until_position); NULL is "all".
+    Column("scope_db_id", BigInteger),
+    Column("scope_branch", String(100)),
+    Column("until_tx_order", BigInteger),
+    Column("until_position", BigInteger),
 )
 
 projection_checkpoints = Table(
@@ -108,4 +115,28 @@ doc_lineage = Table(
     Column("seq", Integer, nullable=False),
     Column("commit_id", String(64), nullable=False),
     Column("command_id", String(255)),
+)
+
+projection_jobs = Table(
+    "projection_jobs",
+    metadata,
+    Column("job_id", String(32), primary_key=True),
+    Column("projection", String(64), nullable=False),
+    Column("version", Integer),
+    Column("db_id", BigInteger),
+    Column("db_name", String(64)),
+    Column("branch", String(100)),
+    Column("from_ts", UtcDateTime),
+    Column("to_ts", UtcDateTime),
+    Column("promote", Boolean, nullable=False),
+    Column("allow_delete_base_index", Boolean, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("progress", _JSON, nullable=False),
+    Column("error", Text),
+    Column("requested_by", String(255), nullable=False),
+    Column("purge_version", Integer),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime),
+    Column("finished_at", UtcDateTime),
 )

@@ -4,7 +4,8 @@ scenario ends with it; `spice projection verify` runs it on demand).
 For every branch a projection version has state for, the rows it holds must equal the rows
 rebuilt from the store's documents at the commit it says it reflects; no rows may exist for
 a branch without state; and, when asked, every branch in the store must be reflected at its
-head (the worker has caught up).
+head (the worker has caught up). A version rebuilt for one database or branch (a recompute
+job's) is held to that only within its scope.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from spice_harvester.adapters.sql.database import SqlDatabase
 from spice_harvester.adapters.sql.projections import bookkeeping as books
 from spice_harvester.adapters.sql.projections.read_models import MODELS, ReadModel, Scope
 from spice_harvester.adapters.sql.projections.store_view import StoreView
-from spice_harvester.adapters.sql.projections.tables import projection_state
+from spice_harvester.adapters.sql.projections.tables import projection_state, projection_versions
 from spice_harvester.adapters.sql.tables import branches, spice_databases
 from spice_harvester.adapters.sql.versioned.timelines import TimelineCache
 from spice_harvester.domain.errors import DependencyUnavailable
@@ -53,7 +54,8 @@ def compare_with_rebuild(
     require_fresh: bool = False,
 ) -> list[Mismatch]:
     """Every difference between the read models and a rebuild at their reflected commits
-    (empty when they agree). `version` defaults to each projection's serving version."""
+    (empty when they agree). `version` defaults to each projection's serving version; any
+    other (a recompute's, building or built) can be checked too."""
     found: list[Mismatch] = []
     cache = TimelineCache()
     names = list(projections or MODELS)
@@ -128,12 +130,32 @@ def _check(
             )
         ).all()
         live = {(int(row.db_id), row.name): row.head_commit for row in heads}
+        live = _within_scope(connection, model.name, version, live)
         for key, head in sorted(live.items()):
             if reflected.get(key) != head:
                 problem(*key, f"reflects {reflected.get(key)}, the head is {head}")
         for key in sorted(reflected.keys() - live.keys()):
             problem(*key, "the branch no longer exists")
     return found
+
+
+def _within_scope(
+    connection: Connection, projection: str, version: int, live: dict[tuple[int, str], str]
+) -> dict[tuple[int, str], str]:
+    v = projection_versions.c
+    row = connection.execute(
+        select(v.scope_db_id, v.scope_branch).where(
+            v.projection == projection, v.version == version
+        )
+    ).first()
+    if row is None:
+        return live
+    return {
+        (db_id, branch): head
+        for (db_id, branch), head in live.items()
+        if (row.scope_db_id is None or db_id == int(row.scope_db_id))
+        and (row.scope_branch is None or branch == row.scope_branch)
+    }
 
 
 def _diff(expected: dict[Any, Any], actual: dict[Any, Any]) -> str:

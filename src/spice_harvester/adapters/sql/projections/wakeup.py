@@ -59,12 +59,14 @@ class PostgresWakeup:
 
     def _notified(self, timeout: float) -> bool:
         connection = self._listening()
-        for _ in connection.notifies(timeout=timeout, stop_after=1):
+        # Each generator holds the connection's lock until it is exhausted: the first must
+        # end before the second starts, or the second waits on the first forever.
+        woken = any(True for _ in connection.notifies(timeout=timeout, stop_after=1))
+        if woken:
             # One round reads every event committed so far: the rest are the same news.
             for _ in connection.notifies(timeout=0.0):
                 pass
-            return True
-        return False
+        return woken
 
     def _listening(self) -> psycopg.Connection[tuple[object, ...]]:
         if self._connection is None or self._connection.closed:

@@ -23,7 +23,7 @@ from spice_harvester.application.funnel.readers.tables import (
 )
 from spice_harvester.application.funnel.readers.workbook import read_xlsx_bytes
 from spice_harvester.application.funnel.structure import analyze_grid
-from spice_harvester.domain.errors import ValidationFailed
+from spice_harvester.domain.errors import UnsupportedFormat, ValidationFailed
 
 MIB = 1024 * 1024
 # The settings' default upload limit; services pass their configured value.
@@ -58,14 +58,14 @@ _TEXT_MARKS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 def detect_format(filename: str, content: bytes, content_type: str | None = None) -> SourceFormat:
     suffix = PurePath(filename).suffix.lower()
     if content.startswith(_OLE):
-        raise ValidationFailed(
+        raise UnsupportedFormat(
             f"{filename} is a legacy Excel file (.xls); save it as .xlsx or CSV", field="file"
         )
     if content.startswith(_ZIP):
         return "xlsx"
     by_name = _EXTENSIONS.get(suffix)
     if by_name == "xlsx":
-        raise ValidationFailed(f"{filename} is named {suffix} but is not a workbook", field="file")
+        raise UnsupportedFormat(f"{filename} is named {suffix} but is not a workbook", field="file")
     if by_name is not None:
         return by_name
     declared = (content_type or "").split(";", 1)[0].strip().lower()
@@ -73,14 +73,14 @@ def detect_format(filename: str, content: bytes, content_type: str | None = None
     if by_type is not None and by_type != "xlsx":
         return by_type
     if suffix:
-        raise ValidationFailed(f"{filename}: unknown format; send {_ACCEPTED}", field="file")
+        raise UnsupportedFormat(f"{filename}: unknown format; send {_ACCEPTED}", field="file")
     return _sniffed(filename, content)
 
 
 def _sniffed(filename: str, content: bytes) -> SourceFormat:
     head = content[:8192]
     if not head.startswith(_TEXT_MARKS) and b"\x00" in head:
-        raise ValidationFailed(f"{filename}: unknown format; send {_ACCEPTED}", field="file")
+        raise UnsupportedFormat(f"{filename}: unknown format; send {_ACCEPTED}", field="file")
     start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if start == b"{":
         return "jsonl"
@@ -100,8 +100,11 @@ def read_upload(
     content_type: str | None = None,
     *,
     max_bytes: int = MAX_UPLOAD_BYTES,
+    sheet: str | None = None,
+    delimiter: str | None = None,
 ) -> list[ReadSource]:
-    """A CSV or JSON file gives one table; a workbook one grid per worksheet."""
+    """A CSV or JSON file gives one table; a workbook one grid per worksheet, or only the
+    worksheet named `sheet`. `delimiter` overrides the one detected in a CSV file."""
     if _is_empty(content):
         raise ValidationFailed(f"{filename or 'the upload'} is empty", field="file")
     if len(content) > max_bytes:
@@ -111,15 +114,52 @@ def read_upload(
             data={"limit": max_bytes, "size": len(content)},
         )
     source_format = detect_format(filename, content, content_type)
+    _check_options(filename, source_format, sheet, delimiter)
     name = PurePath(filename).stem or "upload"
     if source_format == "xlsx":
-        return list(read_xlsx_bytes(content))
+        return _chosen_sheets(filename, read_xlsx_bytes(content), sheet)
     if source_format == "jsonl":
         return [read_jsonl_bytes(content, name=name)]
     if source_format == "json":
         return [read_json_bytes(content, name=name)]
     tabs = PurePath(filename).suffix.lower() in {".tsv", ".tab"}
-    return [read_csv_bytes(content, name=name, delimiter="\t" if tabs else None)]
+    chosen = delimiter or ("\t" if tabs else None)
+    return [read_csv_bytes(content, name=name, delimiter=chosen)]
+
+
+def _check_options(
+    filename: str, source_format: SourceFormat, sheet: str | None, delimiter: str | None
+) -> None:
+    if sheet is not None and source_format != "xlsx":
+        raise ValidationFailed(
+            f"sheet applies to Excel workbooks; {filename} was read as {source_format}",
+            field="sheet",
+        )
+    if delimiter is None:
+        return
+    if source_format != "csv":
+        raise ValidationFailed(
+            f"delimiter applies to CSV files; {filename} was read as {source_format}",
+            field="delimiter",
+        )
+    if len(delimiter) != 1 or delimiter in '"\r\n':
+        raise ValidationFailed(
+            f"delimiter must be one character other than a quote or a line break, "
+            f"not {delimiter!r}",
+            field="delimiter",
+        )
+
+
+def _chosen_sheets(filename: str, sheets: list[NamedGrid], sheet: str | None) -> list[ReadSource]:
+    if sheet is None:
+        return list(sheets)
+    chosen: list[ReadSource] = [grid for grid in sheets if grid.name == sheet]
+    if not chosen:
+        names = ", ".join(repr(grid.name) for grid in sheets)
+        raise ValidationFailed(
+            f"{filename} has no sheet named {sheet!r}; its sheets are {names}", field="sheet"
+        )
+    return chosen
 
 
 def tables_of_grid(sheet: NamedGrid) -> list[ReadTable]:
@@ -149,10 +189,15 @@ def read_tables(
     content_type: str | None = None,
     *,
     max_bytes: int = MAX_UPLOAD_BYTES,
+    sheet: str | None = None,
+    delimiter: str | None = None,
 ) -> list[ReadTable]:
     """Like `read_upload`, with each worksheet already cut into its tables."""
     tables: list[ReadTable] = []
-    for source in read_upload(filename, content, content_type, max_bytes=max_bytes):
+    sources = read_upload(
+        filename, content, content_type, max_bytes=max_bytes, sheet=sheet, delimiter=delimiter
+    )
+    for source in sources:
         tables.extend(tables_of_grid(source) if isinstance(source, NamedGrid) else [source])
     return tables
 

@@ -1,0 +1,1 @@
+"""Funnel's routes, one module per kind of input."""
