@@ -60,7 +60,7 @@ class SqlEventLog:
         # snapshot (and the xmin it reports) is taken right here, not earlier.
         with self._db.read() as connection:
             rows = connection.execute(query.limit(limit)).all()
-        return [_event(row) for row in rows]
+        return [event_of(row) for row in rows]
 
     def read_events(self, db_id: int, event_ids: Sequence[str]) -> list[StoredEvent]:
         """The named events of one database, in log order (for a dead letter's retry)."""
@@ -73,7 +73,7 @@ class SqlEventLog:
                         _c.db_id == db_id, _c.event_id.in_(event_ids[start : start + 500])
                     )
                 )
-                found += [_event(row) for row in rows]
+                found += [event_of(row) for row in rows]
         found.sort(key=lambda event: event.checkpoint)
         return found
 
@@ -92,7 +92,7 @@ class SqlEventLog:
             query = select(events, literal_column("0").label("tx_order")).where(span)
         with self._db.read() as connection:
             rows = connection.execute(query.order_by(_c.position)).all()
-        return [_event(row) for row in rows]
+        return [event_of(row) for row in rows]
 
     def count_after(self, checkpoint: LogCheckpoint) -> int:
         """How many committed events lie after `checkpoint` (a consumer's lag)."""
@@ -128,7 +128,8 @@ def _sqlite_query(checkpoint: LogCheckpoint) -> Select[Any]:
     )
 
 
-def _event(row: Row[Any]) -> StoredEvent:
+def event_of(row: Row[Any]) -> StoredEvent:
+    """A StoredEvent from a row of `events` with a `tx_order` column."""
     return StoredEvent(
         checkpoint=LogCheckpoint(int(row.tx_order), int(row.position)),
         event_id=row.event_id,

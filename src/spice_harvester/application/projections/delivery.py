@@ -18,7 +18,7 @@ from typing import Protocol
 
 from spice_harvester.application.projections.recompute import VersionScope
 from spice_harvester.application.projections.retry import RetryPolicy
-from spice_harvester.application.projections.units import Unit, group_units
+from spice_harvester.application.projections.units import Unit, read_units
 from spice_harvester.domain.errors import DependencyUnavailable
 from spice_harvester.ports.registry import EventLog, LogCheckpoint
 
@@ -187,17 +187,7 @@ class Delivery:
         report.more = report.more or full
 
     def _read_units(self, checkpoint: LogCheckpoint) -> tuple[list[Unit], bool]:
-        """The next units after `checkpoint`; a commit bigger than a batch is read whole."""
-        events = self._log.read_after(checkpoint, self._batch)
-        full = len(events) >= self._batch
-        units = group_units(events, complete=not full)
-        while full and not units:
-            # One commit fills the whole batch: read on until it ends.
-            more = self._log.read_after(events[-1].checkpoint, self._batch)
-            events += more
-            full = len(more) >= self._batch
-            units = group_units(events, complete=not full)
-        return units, full
+        return read_units(self._log, checkpoint, self._batch)
 
     def _apply(self, subscription: Subscription, unit: Unit, report: RoundReport) -> bool:
         """True when the projection may go on to the next unit."""

@@ -7,13 +7,13 @@ that version's handler. One indexed row per serving version answers it.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import literal_column, select
 
 from spice_harvester.adapters.sql.database import SqlDatabase
+from spice_harvester.adapters.sql.event_log import event_of
 from spice_harvester.adapters.sql.projections.tables import projection_versions
 from spice_harvester.adapters.sql.tables import events, processed_events, spice_databases
 from spice_harvester.application.projections.units import UnitKind, kind_of
-from spice_harvester.ports.registry import LogCheckpoint, StoredEvent
 
 _e = events.c
 _p = processed_events.c
@@ -33,29 +33,14 @@ class SqlProjectionProgress:
             if db_id is None:
                 return {}
             last = connection.execute(
-                select(events)
+                select(events, literal_column("0").label("tx_order"))
                 .where(_e.db_id == db_id, _e.commit_id == commit_id)
                 .order_by(_e.position.desc())
                 .limit(1)
             ).first()
             if last is None:
                 return {}
-            event = StoredEvent(
-                checkpoint=LogCheckpoint(0, int(last.position)),
-                event_id=last.event_id,
-                db_id=int(last.db_id),
-                db_name=last.db_name,
-                commit_id=last.commit_id,
-                branch=last.branch,
-                aggregate_type=last.aggregate_type,
-                aggregate_id=last.aggregate_id,
-                class_id=last.class_id,
-                seq=int(last.seq),
-                event_type=last.event_type,
-                payload={},
-                actor=last.actor,
-                occurred_at=last.occurred_at,
-            )
+            event = event_of(last)
             if kind_of(event) is UnitKind.OTHER:
                 return {}
             v = projection_versions.c

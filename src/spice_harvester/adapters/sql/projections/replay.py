@@ -33,7 +33,7 @@ from spice_harvester.adapters.sql.projections.applier import SqlApplier
 from spice_harvester.adapters.sql.projections.tables import projection_versions
 from spice_harvester.application.projections.delivery import Subscription
 from spice_harvester.application.projections.recompute import VersionScope, covers
-from spice_harvester.application.projections.units import Unit, UnitKind, group_units
+from spice_harvester.application.projections.units import Unit, UnitKind, read_units
 from spice_harvester.domain.errors import DependencyUnavailable
 from spice_harvester.ports.registry import LogCheckpoint
 
@@ -127,13 +127,4 @@ class Replayer:
         )
 
     def _read(self, start: LogCheckpoint) -> tuple[list[Unit], bool]:
-        """The next units after `start`; a commit bigger than a batch is read whole."""
-        events = self._log.read_after(start, self._batch)
-        full = len(events) >= self._batch
-        units = group_units(events, complete=not full)
-        while full and not units:
-            more = self._log.read_after(events[-1].checkpoint, self._batch)
-            events += more
-            full = len(more) >= self._batch
-            units = group_units(events, complete=not full)
-        return units, full
+        return read_units(self._log, start, self._batch)
