@@ -115,13 +115,18 @@ class SearchRunner(Reads):
         at = found.freshness.commit_id or found.freshness.head_commit
         refs = [DocRef.of_instance(hit.class_id, hit.doc_id) for hit in found.hits]
         states = self.store.get_many(db, at, refs) if refs else {}
-        hits = []
+        ranked: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
         for ref in refs:
             state = states.get(ref.key)
             if state is None or state.data is None:
                 continue
             match = match_texts(query, _texts(state, _links(schema, ref.class_id)))
-            hits.append(_hit(state, match) if match else _bare_hit(state))
+            if match:
+                ranked.append(((0, match.rank(), ref.class_id, ref.doc_id), _hit(state, match)))
+            else:  # found by a relationship value only, which the store side leaves out
+                ranked.append(((1, ref.class_id, ref.doc_id), _bare_hit(state)))
+        # The page in the store side's order; the read model chose which hits make the page.
+        hits = [hit for _, hit in sorted(ranked, key=lambda pair: pair[0])]
         return {
             "q": q,
             "terms": list(query.terms),
