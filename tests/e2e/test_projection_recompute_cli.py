@@ -10,18 +10,10 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import Stack, wait_for
+from tests.e2e.test_worker import PRODUCT
 
 pytestmark = pytest.mark.e2e
 DB = "shop"
-PRODUCT = {
-    "id": "Product",
-    "label": "Product",
-    "key": ["sku"],
-    "properties": [
-        {"name": "sku", "type": "string", "required": True},
-        {"name": "title", "type": "string"},
-    ],
-}
 WORKER_ENV = {"WORKER__POLL_SECONDS": "0.05", "WORKER__IDLE_SECONDS": "1"}
 
 
