@@ -38,7 +38,7 @@ from typing import Any
 import httpx2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.processes import free_port, stop, wait_healthy
+from bench.processes import development_env, free_port, stop, wait_healthy
 
 DB = "bench_bff"
 CLASS_ID = "Customer"
@@ -269,15 +269,7 @@ def bench(runs: int, quick: bool, instances: int, profile: Path | None) -> None:
     loads = [(1, 300 if quick else 1000), (50, 1000 if quick else 5000)]
     with tempfile.TemporaryDirectory(prefix="spice_bench_bff_") as folder:
         root = Path(folder)
-        (root / "config").mkdir()
-        env = {
-            **os.environ,
-            "SPICE_CONFIG_DIR": str(root / "config"),
-            "DATABASE_URL": f"sqlite:///{root / 'spice.sqlite3'}",
-            "BFF__RATE_LIMITING__ENABLED": "false",
-        }
-        for name in ("APP_ENV", "REDIS_URL", "BFF__AUTHENTICATION__API_KEY_ENABLED"):
-            env.pop(name, None)
+        env = development_env(root)
         with service("oms", root, env, None) as oms:
             env["OMS_BASE_URL"] = oms.url
             with service("bff", root, env, profile) as bff:

@@ -27,7 +27,6 @@ samples, with min and max; ratios are bff/baseline and bff/oms of the p50s and p
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import subprocess
 import sys
@@ -43,7 +42,7 @@ import httpx
 
 # The 3PL classes live with the tests (tests/threepl.py), which import as a package from here.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.processes import free_port, wait_healthy
+from bench.processes import development_env, free_port, wait_healthy
 from tests.sample_data import three_pl
 from tests.threepl import TABLES, rows
 
@@ -271,15 +270,7 @@ def bench(runs: int, start: int, quick: bool) -> None:
         raise SystemExit(f"no 3PL sample at {folder}: set SPICE_SAMPLE_DATA")
     with tempfile.TemporaryDirectory(prefix="spice_bench_graph_") as scratch:
         root = Path(scratch)
-        (root / "config").mkdir()
-        env = {
-            **os.environ,
-            "SPICE_CONFIG_DIR": str(root / "config"),
-            "DATABASE_URL": f"sqlite:///{root / 'spice.sqlite3'}",
-            "BFF__RATE_LIMITING__ENABLED": "false",
-        }
-        for name in ("APP_ENV", "REDIS_URL", "BFF__AUTHENTICATION__API_KEY_ENABLED"):
-            env.pop(name, None)
+        env = development_env(root)
         with service("oms", root, env) as oms_url:
             env["OMS_BASE_URL"] = oms_url
             with (

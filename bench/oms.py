@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -41,6 +39,9 @@ import httpx
 import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.processes import free_port, stop, wait_healthy
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 CLASS = "Item"
@@ -105,37 +106,6 @@ def item(index: int, tag: str) -> Row:
         "received_on": f"2026-{1 + index % 12:02d}-{1 + index % 28:02d}",
         "active": index % 2 == 0,
     }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    with httpx.Client(timeout=1) as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"process exited with {process.returncode}")
-            try:
-                if client.get(url).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-    raise RuntimeError(f"not healthy: {url}")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(10)
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -9,6 +10,21 @@ import time
 from pathlib import Path
 
 import httpx
+
+
+def development_env(root: Path) -> dict[str, str]:
+    """The environment of services run from scratch folder `root`: its own config folder
+    and SQLite file, as a development install with rate limiting and API keys off."""
+    (root / "config").mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        "SPICE_CONFIG_DIR": str(root / "config"),
+        "DATABASE_URL": f"sqlite:///{root / 'spice.sqlite3'}",
+        "BFF__RATE_LIMITING__ENABLED": "false",
+    }
+    for name in ("APP_ENV", "REDIS_URL", "BFF__AUTHENTICATION__API_KEY_ENABLED"):
+        env.pop(name, None)
+    return env
 
 
 def free_port() -> int:

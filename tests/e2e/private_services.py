@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +26,7 @@ PG_BIN = (
 )
 
 
-def _until(check: object, what: str, timeout: float = 30) -> None:
-    assert callable(check)
+def _until(check: Callable[[], bool], what: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:

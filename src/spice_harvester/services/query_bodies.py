@@ -6,13 +6,23 @@ refusal names the filter it is about (`filters[2].value`) in both services alike
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from spice_harvester.domain.query.filters import OPERATORS
 
 MAX_FILTERS = 50
+# Which side answers a full-text search (application/search.py), on OMS and BFF alike.
+SearchSource = Annotated[
+    Literal["auto", "index", "store"],
+    Query(
+        description="auto: the search read model when it reflects the branch head, else "
+        "the store; index: the read model however far behind (see index_status); "
+        "store: always the store."
+    ),
+]
 MAX_HOPS = 20
 MAX_SELECT = 200
 

@@ -77,15 +77,19 @@ class NatsConsumer:
                     messages = await subscription.fetch(self._settings.fetch_batch, timeout=1.0)
                 except NatsTimeout:
                     continue
+                # Read once per batch: which versions serve does not change between messages.
+                serving = await asyncio.to_thread(self._serving)
                 for message in messages:
                     if stop.is_set():
                         # Not acknowledged: delivered again after ack_wait, to someone.
                         break
-                    await self.handle(message, report)
+                    await self.handle(message, report, serving)
         finally:
             await subscription.unsubscribe()
 
-    async def handle(self, message: Msg, report: ConsumeReport) -> None:
+    async def handle(
+        self, message: Msg, report: ConsumeReport, serving: list[Subscription]
+    ) -> None:
         try:
             published = UnitMessage.decode(message.data)
         except ValueError as exc:
@@ -95,7 +99,7 @@ class NatsConsumer:
         try:
             unit = await asyncio.to_thread(self._read, published)
             if unit is not None:
-                for subscription in await asyncio.to_thread(self._serving):
+                for subscription in serving:
                     await self._apply(message, subscription, unit, report)
                 if self._on_applied is not None:
                     self._on_applied(unit)

@@ -25,6 +25,10 @@ from spice_harvester.ports.registry import EventLog, LogCheckpoint
 log = logging.getLogger(__name__)
 
 
+def handler_name(projection: str, version: int) -> str:
+    return f"projection:{projection}:{version}"
+
+
 @dataclass(frozen=True)
 class Subscription:
     """One version of one projection and where it stands in the log."""
@@ -38,7 +42,7 @@ class Subscription:
     @property
     def handler(self) -> str:
         """The name it claims events under in processed_events."""
-        return f"projection:{self.projection}:{self.version}"
+        return handler_name(self.projection, self.version)
 
 
 class UnitOutcome(StrEnum):

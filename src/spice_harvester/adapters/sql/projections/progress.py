@@ -13,6 +13,7 @@ from spice_harvester.adapters.sql.database import SqlDatabase
 from spice_harvester.adapters.sql.event_log import event_of
 from spice_harvester.adapters.sql.projections.tables import projection_versions
 from spice_harvester.adapters.sql.tables import events, processed_events, spice_databases
+from spice_harvester.application.projections.delivery import handler_name
 from spice_harvester.application.projections.units import UnitKind, kind_of
 
 _e = events.c
@@ -48,7 +49,7 @@ class SqlProjectionProgress:
                 select(v.projection, v.version).where(v.status == "serving")
             ).all()
             handlers = {
-                f"projection:{row.projection}:{row.version}": row.projection for row in serving
+                handler_name(row.projection, row.version): row.projection for row in serving
             }
             rows = connection.execute(
                 select(_p.handler, _p.status).where(

@@ -3,7 +3,7 @@ Answers carry OMS's ids plus `class_label` and `labels` in the client's language
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import Query
 from fastapi.responses import JSONResponse
@@ -20,7 +20,7 @@ from spice_harvester.application.query_labels import (
 from spice_harvester.domain.errors import NotFound, ValidationFailed
 from spice_harvester.services.bff.deps import Bff, Reader, part, relay
 from spice_harvester.services.bff.routing import bff_router
-from spice_harvester.services.query_bodies import GraphBody, QueryFields
+from spice_harvester.services.query_bodies import GraphBody, QueryFields, SearchSource
 
 router = bff_router(tags=["queries"])
 Branch = Annotated[str, Query(min_length=1, max_length=100, description="The branch to use.")]
@@ -89,14 +89,7 @@ async def search(
     branch: Branch = "main",
     at: At = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    source: Annotated[
-        Literal["auto", "index", "store"],
-        Query(
-            description="auto: the search read model when it reflects the branch head, else "
-            "the store; index: the read model however far behind (see index_status); "
-            "store: always the store."
-        ),
-    ] = "auto",
+    source: SearchSource = "auto",
 ) -> JSONResponse:
     """Instances whose id or string values hold the words of `q` (case- and width-insensitive,
     Korean and Japanese included), best first: more words matched, then a field equal to the

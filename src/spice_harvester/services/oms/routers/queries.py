@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
@@ -12,7 +12,7 @@ from spice_harvester.application.ontology import limits_from
 from spice_harvester.application.query import QueryRequest, QueryRunner
 from spice_harvester.application.search import SearchRunner
 from spice_harvester.services.oms.deps import AppSettings, Store, resources
-from spice_harvester.services.query_bodies import GraphBody, QueryFields
+from spice_harvester.services.query_bodies import GraphBody, QueryFields, SearchSource
 from spice_harvester.services.responses import ok
 
 router = APIRouter(tags=["queries"])
@@ -102,14 +102,7 @@ def search(
     branch: Branch = "main",
     at: At = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    source: Annotated[
-        Literal["auto", "index", "store"],
-        Query(
-            description="auto: the search read model when it reflects the branch head, else "
-            "the store; index: the read model however far behind (see index_status); "
-            "store: always the store."
-        ),
-    ] = "auto",
+    source: SearchSource = "auto",
 ) -> JSONResponse:
     """Instances whose id or string values hold the query's terms (case-, width- and
     accent-form-insensitive), best first."""
