@@ -20,8 +20,9 @@ consumers of their own, deleted after each step.
    - raw (the baseline): the whole log read with `SqlEventLog.read_after` in pages of 5000,
      median of 5 reads;
    - embedded: `ProjectionWorker.delivery` rounds (batches of --batch events) until nothing is
-     left. Every event is applied by the three projections (search, counts, lineage), each in
-     its own transaction per unit (a commit's events), with claims and done marks;
+     left. Every event is applied by the three projections (search, counts, lineage), in
+     batches of consecutive units (a unit is a commit's events) applied to all three in one
+     transaction, with claims and done marks;
    - nats: `OutboxRelay` publishes the whole log first (batches of --batch events; the
      relay-only rate is printed too), then --consumers `NatsConsumer`s sharing one durable
      consumer apply every unit to the three projections; the rate is from the first publish
@@ -37,17 +38,15 @@ consumers of their own, deleted after each step.
    `SqlVersionedStore` directly, as OMS would) commits one-document commits on an open-loop
    schedule of --rate commits per second for --seconds, recording `time.monotonic()` when
    each commit returns. "Searchable" is when the search projection's transaction for that
-   commit has committed: the worker's applier records `time.monotonic()` when `apply`
-   returns for the commit's unit (both clocks are the machine's CLOCK_MONOTONIC). Printed:
-   the achieved commit rate, lag p50, p99 and max, how many commits per second became
-   searchable while the writer ran, the commits not yet searchable when it stopped, how fast
-   that backlog was applied afterwards, and those still not searchable after --drain-seconds
-   more (then the lag figures are lower bounds, marked '>'). When the projection cannot keep
-   up, the lag grows with the length of the load: the figures then describe a backlog.
+   commit has committed: the worker's applier records `time.monotonic()` when `apply` (or
+   `apply_batch`, for every unit of the batch) returns for the commit's unit (both clocks
+   are the machine's CLOCK_MONOTONIC). Printed: the achieved commit rate, lag p50, p99 and
+   max, how many commits per second became searchable while the writer ran, the commits not
+   yet searchable when it stopped, how fast that backlog was applied afterwards, and those
+   still not searchable after --drain-seconds more (then the lag figures are lower bounds,
+   marked '>'). When the projection cannot keep up, the lag grows with the length of the
+   load: the figures then describe a backlog.
    The read models must equal a rebuild at the end (at the head when nothing is pending).
-
-   On PostgreSQL the worker waits with `ListenWakeup` below instead of the shipped
-   `PostgresWakeup`, which hangs on psycopg 3.3 after its first notification (see there).
 
 Recompute (a new version of a projection rebuilt from a log of up to 1M events) is measured
 by bench/recompute.py (`--events 1000000`), not here.
@@ -77,7 +76,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
@@ -98,7 +97,6 @@ from spice_harvester.adapters.sql.event_log import SqlEventLog
 from spice_harvester.adapters.sql.projections import bookkeeping as books
 from spice_harvester.adapters.sql.projections.applier import SqlApplier
 from spice_harvester.adapters.sql.projections.verify import compare_with_rebuild
-from spice_harvester.adapters.sql.projections.wakeup import PostgresWakeup
 from spice_harvester.adapters.sql.projections.worker import ProjectionWorker
 from spice_harvester.adapters.sql.tables import processed_events
 from spice_harvester.adapters.sql.versioned.store import SqlVersionedStore
@@ -106,7 +104,6 @@ from spice_harvester.application.projections.delivery import (
     Delivery,
     Subscription,
     UnitOutcome,
-    Wakeup,
 )
 from spice_harvester.application.projections.retry import RetryPolicy
 from spice_harvester.application.projections.units import Unit, UnitKind, kind_of
@@ -586,20 +583,14 @@ class SearchableTimes(SqlApplier):
             self.seen.setdefault(unit.commit_id, time.monotonic())
         return outcome
 
-
-class ListenWakeup(PostgresWakeup):
-    """PostgresWakeup without its hang: `_notified` there drains further notifications with
-    a second `notifies()` generator while the first is still open, and psycopg 3.3 holds the
-    connection's lock for a generator's whole life, so the worker waits forever after its
-    first notification. Here the first generator is finished before the drain starts."""
-
-    def _notified(self, timeout: float) -> bool:
-        connection = self._listening()
-        if not list(connection.notifies(timeout=timeout, stop_after=1)):
-            return False
-        for _ in connection.notifies(timeout=0.0):
-            pass  # one round reads every event committed so far
-        return True
+    def apply_batch(self, subscriptions: Sequence[Subscription], units: Sequence[Unit]) -> int:
+        done = super().apply_batch(subscriptions, units)
+        if any(s.projection == "search" and s.status == "serving" for s in subscriptions):
+            now = time.monotonic()
+            for unit in units[:done]:
+                if unit.kind is UnitKind.COMMIT and unit.commit_id is not None:
+                    self.seen.setdefault(unit.commit_id, now)
+        return done
 
 
 class TimedWorker(ProjectionWorker):
@@ -621,11 +612,6 @@ class TimedWorker(ProjectionWorker):
             batch_size=settings.batch_size,
             retry=self.delivery.retry,
         )
-
-    def _wakeup(self, stop: threading.Event) -> Wakeup:
-        if self.database.engine_name == "postgresql":
-            return ListenWakeup(self.database, stop)
-        return super()._wakeup(stop)
 
 
 def write_load(

@@ -192,6 +192,72 @@ def test_a_redelivered_unit_is_a_no_op(migrated: SqlDatabase, store: SqlVersione
     assert (status["status"], status["attempts"]) == ("done", 1)
 
 
+def test_many_small_commits_go_in_one_batch_folded_per_document(
+    migrated: SqlDatabase, store: SqlVersionedStore
+) -> None:
+    settle(delivery(migrated))
+    # One document created, changed, deleted and created again; another changed and then
+    # changed back; a branch made and written in between: all in one batch.
+    write(store, "main", create(person("kim"), {"name": "Kim"}))
+    write(store, "main", update(person("kim"), {"name": "Kim Min-ji"}))
+    store.create_branch(DB, "side", "main")
+    write(store, "side", update(person("kim"), {"name": "Kim on the side"}))
+    write(store, "main", remove(person("kim")))
+    write(store, "main", update(person("bob"), {"name": "Robert"}))
+    write(store, "main", update(person("bob"), {"name": "Bob Stone"}))
+    write(store, "main", create(person("kim"), {"name": "Kim again"}))
+    write(store, "side", remove(person("ann")))
+    applier = SqlApplier(migrated, "batch")
+    subscriptions = applier.subscriptions()
+    units = group_units(
+        SqlEventLog(migrated).read_after(subscriptions[0].checkpoint), complete=True
+    )
+    assert {s.checkpoint for s in subscriptions} == {subscriptions[0].checkpoint}
+    assert len(units) == 9
+    assert applier.apply_batch(subscriptions, units) == 9
+    assert_read_models_match(migrated)
+    assert searched(migrated, "kim") == ["kim"]
+    assert searched(migrated, "again") == ["kim"]
+    assert searched(migrated, "side", branch="side") == ["kim"]
+    assert searched(migrated, "ann", branch="side") == []
+    # Applied again (a redelivery), the batch changes nothing and says so.
+    assert applier.apply_batch(subscriptions, units) == 9
+    assert_read_models_match(migrated)
+
+
+def test_a_batch_that_meets_a_failing_unit_writes_nothing_and_the_rest_goes_on(
+    migrated: SqlDatabase, store: SqlVersionedStore
+) -> None:
+    worker = delivery(migrated, batch_size=100)
+    settle(worker)
+    before = snapshot_all(migrated)
+    write(store, "main", create(person("amy"), {"name": "Amy"}))
+    poison(migrated, "zed")
+    write(store, "main", create(person("zed"), {"name": "Zed"}))
+    write(store, "main", create(person("joe"), {"name": "Joe"}))
+    applier = SqlApplier(migrated, "batch")
+    subscriptions = applier.subscriptions()
+    units = group_units(
+        SqlEventLog(migrated).read_after(subscriptions[0].checkpoint), complete=True
+    )
+    assert applier.apply_batch(subscriptions, units) == 0
+    assert snapshot_all(migrated) == before  # rolled back whole, checkpoints included
+    report = settle(worker)
+    assert report.parked == 2  # Zed's commit, and Joe's (the store's diff still holds Zed)
+    assert searched(migrated, "amy") == ["amy"]
+    assert SqlReadModels(migrated).counts(DB, "main").counts["Person"] == 5
+    assert_read_models_match(migrated, require_fresh=False)
+
+
+def snapshot_all(database: SqlDatabase) -> dict[str, list[tuple[object, ...]]]:
+    tables = (search_docs, class_counts, doc_lineage, projection_checkpoints)
+    with database.read() as connection:
+        return {
+            table.name: sorted(tuple(row) for row in connection.execute(select(table)))
+            for table in tables
+        }
+
+
 def test_a_poisoned_unit_is_parked_holds_its_branch_and_is_applied_by_dlq_retry(
     migrated: SqlDatabase,
     store: SqlVersionedStore,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pytest
@@ -44,6 +45,8 @@ class Recorder:
     applied: list[list[int]] = field(default_factory=list)
     failures: list[tuple[str, int]] = field(default_factory=list)
     attempts: dict[str, int] = field(default_factory=dict)
+    batches: list[list[str]] = field(default_factory=list)
+    batching: bool = False
 
     def subscriptions(self) -> list[Subscription]:
         return [Subscription("search", 1, "serving", self.checkpoint)]
@@ -57,6 +60,19 @@ class Recorder:
             self.applied.append([e.position for e in unit.events])
             self.checkpoint = unit.checkpoint
         return step
+
+    def apply_batch(self, subscriptions: Sequence[Subscription], units: Sequence[Unit]) -> int:
+        """With `batching`, takes units up to the first that has a scripted outcome."""
+        taken: list[Unit] = []
+        for unit in units if self.batching else ():
+            if self.script.get(unit.commit_id or ""):
+                break
+            taken.append(unit)
+        if taken:
+            self.batches.append([unit.commit_id or "" for unit in taken])
+            self.applied.extend([e.position for e in unit.events] for unit in taken)
+            self.checkpoint = taken[-1].checkpoint
+        return len(taken)
 
     def fail(
         self, subscription: Subscription, unit: Unit, error: str, policy: RetryPolicy
@@ -78,6 +94,18 @@ def test_units_are_applied_in_log_order_and_a_split_commit_waits_for_its_rest() 
     assert (applier.applied, first.more) == ([[1]], True)
     worker.drain()
     assert applier.applied == [[1], [2, 3]]
+
+
+def test_units_go_in_batches_and_one_that_cannot_goes_alone_between_them() -> None:
+    log = ListLog([event(n, commit=name) for n, name in enumerate("abcde", start=1)])
+    applier = Recorder(script={"c": [UnitOutcome.BUSY, UnitOutcome.APPLIED]}, batching=True)
+    worker = Delivery(applier, log)
+    first = worker.run_once()
+    assert (first.blocked, applier.batches, applier.applied) == (True, [["a", "b"]], [[1], [2]])
+    worker.drain()
+    # `c` went alone once its turn came, then the rest went in a batch again.
+    assert applier.batches == [["a", "b"], ["d", "e"]]
+    assert applier.applied == [[1], [2], [3], [4], [5]]
 
 
 def test_a_commit_larger_than_a_batch_is_read_whole() -> None:

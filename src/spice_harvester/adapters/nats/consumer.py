@@ -6,6 +6,10 @@ Delivery is at least once: a worker killed before its ack has the unit delivered
 second application a no-op. Units may arrive out of order or at two workers at once: the
 applier serialises units of one database per projection version and skips a unit its
 branch's read model has already passed (docs/design/0005).
+
+A fetched batch of messages is applied as few transactions (`SqlApplier.apply_batch`), in log
+order, and acknowledged once they commit; a unit the batch cannot take is handled on its own
+(`handle`), where failures are retried and parked.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 
 from spice_harvester.adapters.nats.messages import UnitMessage
@@ -75,17 +78,69 @@ class NatsConsumer:
             while not stop.is_set():
                 try:
                     messages = await subscription.fetch(self._settings.fetch_batch, timeout=1.0)
-                except NatsTimeout:
+                except TimeoutError:
+                    # nats' own TimeoutError, or the bare one its fetch raises when the
+                    # deadline passes between its two pull requests: nothing came.
                     continue
                 # Read once per batch: which versions serve does not change between messages.
                 serving = await asyncio.to_thread(self._serving)
-                for message in messages:
-                    if stop.is_set():
-                        # Not acknowledged: delivered again after ack_wait, to someone.
-                        break
-                    await self.handle(message, report, serving)
+                await self.handle_batch(messages, report, serving, stop)
         finally:
             await subscription.unsubscribe()
+
+    async def handle_batch(
+        self,
+        messages: list[Msg],
+        report: ConsumeReport,
+        serving: list[Subscription],
+        stop: threading.Event,
+    ) -> None:
+        """Applies the messages' units together where it can, each on its own otherwise."""
+        readable: list[tuple[Msg, UnitMessage]] = []
+        for message in messages:
+            try:
+                readable.append((message, UnitMessage.decode(message.data)))
+            except ValueError as exc:
+                log.error("dropping a message that is not a unit: %s", exc)
+                await message.term()
+        units = await asyncio.to_thread(self._read_all, [p for _, p in readable])
+        pending: list[tuple[Msg, UnitMessage, Unit]] = []
+        for (message, published), unit in zip(readable, units, strict=True):
+            if isinstance(unit, Unit):
+                pending.append((message, published, unit))
+            else:
+                # Its database is gone, the database is down, or the log disagrees: the
+                # message's own handling acks, naks or reports it.
+                await self.handle(message, report, serving)
+        # Log order: a unit's branch may have later units in the same batch.
+        pending.sort(key=lambda item: (item[1].first.tx_order, item[1].first.position))
+        while pending and serving and not stop.is_set():
+            try:
+                taken = await asyncio.to_thread(
+                    self._applier.apply_batch, serving, [unit for _, _, unit in pending]
+                )
+            except DependencyUnavailable:
+                taken = 0
+            if taken == 0:
+                await self.handle(pending.pop(0)[0], report, serving)
+                continue
+            for message, _, unit in pending[:taken]:
+                if self._on_applied is not None:
+                    self._on_applied(unit)
+                await message.ack()
+                report.acked += 1
+            pending = pending[taken:]
+        for message, _, _ in pending if not serving else ():
+            await self.handle(message, report, serving)
+
+    def _read_all(self, published: list[UnitMessage]) -> list[Unit | Exception | None]:
+        found: list[Unit | Exception | None] = []
+        for one in published:
+            try:
+                found.append(self._read(one))
+            except Exception as exc:
+                found.append(exc)
+        return found
 
     async def handle(
         self, message: Msg, report: ConsumeReport, serving: list[Subscription]

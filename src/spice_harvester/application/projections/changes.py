@@ -30,6 +30,11 @@ class DocChange:
     def live_after(self) -> DocState | None:
         return self.after if self.exists else None
 
+    @property
+    def changed(self) -> bool:
+        """Whether the visible version differs (not so once folded back to where it was)."""
+        return _version(self.before) != _version(self.after)
+
 
 def changes_between(
     keys: Iterable[str], before: Mapping[str, DocState], after: Mapping[str, DocState]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -66,6 +66,11 @@ class Applier(Protocol):
         ...
 
     def apply(self, subscription: Subscription, unit: Unit) -> UnitOutcome: ...
+
+    def apply_batch(self, subscriptions: Sequence[Subscription], units: Sequence[Unit]) -> int:
+        """Applies a prefix of `units` to all of `subscriptions` (at one checkpoint) at once;
+        how many units, or 0 when the first must go through `apply` on its own."""
+        ...
 
     def fail(
         self, subscription: Subscription, unit: Unit, error: str, policy: RetryPolicy
@@ -128,13 +133,18 @@ class Delivery:
         return self._retry
 
     def run_once(self, stop: threading.Event | None = None) -> RoundReport:
-        """One batch for every subscription (those at one checkpoint share one read)."""
+        """One batch for every subscription. Those at one checkpoint share one read of the
+        log and are applied together, many units per transaction (see `_run_group`)."""
         report = RoundReport()
-        reads: dict[LogCheckpoint, tuple[list[Unit], bool]] = {}
+        groups: dict[LogCheckpoint, list[Subscription]] = {}
         for subscription in self._applier.subscriptions():
+            groups.setdefault(subscription.checkpoint, []).append(subscription)
+        for checkpoint, group in groups.items():
             if stop is not None and stop.is_set():
                 break
-            self._run_subscription(subscription, report, stop, reads)
+            units, full = self._read_units(checkpoint)
+            self._run_group(group, units, report, stop)
+            report.more = report.more or full
         return report
 
     def drain(self, max_rounds: int = 1000) -> RoundReport:
@@ -171,24 +181,47 @@ class Delivery:
                 continue
             wakeup.wait(retry_seconds if report.blocked else idle_seconds)
 
+    def _run_group(
+        self,
+        group: list[Subscription],
+        units: list[Unit],
+        report: RoundReport,
+        stop: threading.Event | None,
+    ) -> None:
+        """Applies units to the whole group in batches. A unit a batch cannot take goes to
+        each subscription alone; if one of them is held back by it, the others go on alone."""
+        start = 0
+        while start < len(units):
+            if stop is not None and stop.is_set():
+                return
+            done = self._applier.apply_batch(group, units[start:])
+            if done:
+                start += done
+                report.applied += done * len(group)
+                continue
+            unit = units[start]
+            held = [s for s in group if not self._apply(s, unit, report)]
+            start += 1
+            if held:
+                report.blocked = True
+                for subscription in group:
+                    if subscription not in held:
+                        self._run_subscription(subscription, units[start:], report, stop)
+                return
+
     def _run_subscription(
         self,
         subscription: Subscription,
+        units: list[Unit],
         report: RoundReport,
         stop: threading.Event | None,
-        reads: dict[LogCheckpoint, tuple[list[Unit], bool]],
     ) -> None:
-        checkpoint = subscription.checkpoint
-        if checkpoint not in reads:
-            reads[checkpoint] = self._read_units(checkpoint)
-        units, full = reads[checkpoint]
         for unit in units:
             if stop is not None and stop.is_set():
                 return
             if not self._apply(subscription, unit, report):
                 report.blocked = True
                 return
-        report.more = report.more or full
 
     def _read_units(self, checkpoint: LogCheckpoint) -> tuple[list[Unit], bool]:
         return read_units(self._log, checkpoint, self._batch)

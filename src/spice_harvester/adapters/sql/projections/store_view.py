@@ -1,7 +1,9 @@
 """The store as a projection reads it: documents at commits, inside the unit's transaction.
 
 Commits never change once written, so what a unit reads here is the same whenever it runs
-(only a deleted database's commits disappear, and its deletion event drops its models).
+(only a deleted database's commits disappear, and its deletion event drops its models). A view
+lives for one transaction, so it also keeps what it read: the projections and units applied
+together in one transaction read each commit's changes once.
 """
 
 from __future__ import annotations
@@ -36,18 +38,28 @@ class StoreView:
         self.db_id = db_id
         self.now = now  # the database's clock at the unit's start, when the caller read it
         self._commits: dict[str, CommitInfo] = {}
+        self._exists: bool | None = None
+        self._branches: dict[str, bool] = {}
+        self._changes: dict[tuple[str, tuple[str, ...]], list[DocChange]] = {}
 
     def database_exists(self) -> bool:
-        found = self.connection.execute(
-            select(spice_databases.c.db_id).where(spice_databases.c.db_id == self.db_id)
-        ).first()
-        return found is not None
+        if self._exists is None:
+            found = self.connection.execute(
+                select(spice_databases.c.db_id).where(spice_databases.c.db_id == self.db_id)
+            ).first()
+            self._exists = found is not None
+        return self._exists
 
     def branch_exists(self, name: str) -> bool:
-        found = self.connection.execute(
-            select(branches.c.name).where(branches.c.db_id == self.db_id, branches.c.name == name)
-        ).first()
-        return found is not None
+        found = self._branches.get(name)
+        if found is None:
+            row = self.connection.execute(
+                select(branches.c.name).where(
+                    branches.c.db_id == self.db_id, branches.c.name == name
+                )
+            ).first()
+            found = self._branches[name] = row is not None
+        return found
 
     def commit(self, commit_id: str) -> CommitInfo:
         found = self._commits.get(commit_id)
@@ -70,8 +82,13 @@ class StoreView:
 
     def commit_changes(self, commit: CommitInfo, keys: Sequence[str]) -> list[DocChange]:
         """What `commit` did to `keys` over its first parent."""
-        parent = self.commit(commit.parents[0]) if commit.parents else None
-        return changes_between(keys, self.states_at(parent, keys), self.states_at(commit, keys))
+        key = (commit.commit_id, tuple(keys))
+        found = self._changes.get(key)
+        if found is None:
+            parent = self.commit(commit.parents[0]) if commit.parents else None
+            before, after = self.states_at(parent, keys), self.states_at(commit, keys)
+            found = self._changes[key] = changes_between(keys, before, after)
+        return found
 
     def move(self, base: CommitInfo, target: CommitInfo) -> list[DocChange]:
         """The documents that differ between two commits: only those written since their

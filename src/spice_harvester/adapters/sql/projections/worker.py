@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 
 from spice_harvester.adapters.sql.database import SqlDatabase
 from spice_harvester.adapters.sql.event_log import SqlEventLog
@@ -49,6 +50,9 @@ class _Building:
 
     def apply(self, subscription: Subscription, unit: Unit) -> UnitOutcome:
         return self._applier.apply(subscription, unit)
+
+    def apply_batch(self, subscriptions: Sequence[Subscription], units: Sequence[Unit]) -> int:
+        return self._applier.apply_batch(subscriptions, units)
 
     def fail(
         self, subscription: Subscription, unit: Unit, error: str, policy: RetryPolicy
