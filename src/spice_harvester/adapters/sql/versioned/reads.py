@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -10,6 +11,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Select,
     TextClause,
     and_,
     bindparam,
@@ -61,16 +63,34 @@ def state_of(row: Any) -> DocState:
     return DocState(ref, row.seq, None if row.deleted else row.data, row.commit_id, row.doc_hash)
 
 
+@functools.lru_cache(maxsize=32)
+def _get_many_query(levels: int) -> Select[Any]:
+    """get_many's SELECT for a chain of `levels` levels, built once: the projections run it
+    for every commit they apply, and building it anew cost more than running it."""
+    visible = or_(
+        *(
+            and_(
+                _dv.timeline_id == bindparam(f"t{level}"),
+                _dv.pos <= bindparam(f"b{level}"),
+                or_(_dv.valid_to.is_(None), _dv.valid_to > bindparam(f"b{level}")),
+            )
+            for level in range(levels)
+        )
+    )
+    return select(*_COLUMNS).where(_dv.doc_key.in_(bindparam("keys", expanding=True)), visible)
+
+
 def get_many(connection: Connection, chain: Chain, keys: Iterable[str]) -> dict[str, DocState]:
     """The visible version (tombstones included) of each key that has one."""
     level_of = {timeline: level for level, (timeline, _) in enumerate(chain)}
-    visible = or_(*(visible_at(doc_versions, t, b) for t, b in chain))
+    query = _get_many_query(len(chain))
+    levels: dict[str, Any] = {}
+    for level, (timeline, bound) in enumerate(chain):
+        levels[f"t{level}"], levels[f"b{level}"] = timeline, bound
     wanted = sorted(set(keys))
     best: dict[str, tuple[int, DocState]] = {}
     for start in range(0, len(wanted), CHUNK):
-        rows = connection.execute(
-            select(*_COLUMNS).where(_dv.doc_key.in_(wanted[start : start + CHUNK]), visible)
-        )
+        rows = connection.execute(query, {"keys": wanted[start : start + CHUNK], **levels})
         for row in rows:
             level = level_of[row.timeline_id]
             current = best.get(row.doc_key)
