@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from spice_harvester.adapters.sql.database import SqlDatabase
     from spice_harvester.adapters.sql.pull_requests import SqlPullRequests
     from spice_harvester.application.commands import CommandRunner
+    from spice_harvester.application.maintenance import MaintenanceGate, MaintenanceSwitch
     from spice_harvester.application.projections.recompute import RecomputeJobs
     from spice_harvester.ports.api_keys import ApiKeyStore
     from spice_harvester.ports.audit import AuditLog
@@ -99,7 +100,11 @@ class Resources:
     class_counts: CountsReader | None = None
     # BFF's admin `recompute-projection`: jobs a projection worker runs.
     projection_jobs: RecomputeJobs | None = None
+    # Maintenance mode: every service consults the gate; OMS and BFF can also turn the switch.
+    maintenance: MaintenanceGate | None = None
+    maintenance_switch: MaintenanceSwitch | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
+    async_closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def dependencies(self) -> list[Dependency]:
         found: list[Dependency] = []
@@ -126,6 +131,8 @@ class Resources:
             await self.funnel.aclose()
         if self.redis is not None:
             await self.redis.aclose()
+        for aclose in self.async_closers:
+            await aclose()
         for close in self.closers:
             close()
         if self.database is not None:
@@ -215,6 +222,28 @@ def _wire_funnel_client(resources: Resources) -> None:
     resources.funnel = FunnelClient(http)
 
 
+def _wire_maintenance(resources: Resources) -> None:
+    """OMS and BFF read the switch from the shared database; Funnel, which has none, asks
+    OMS for it."""
+    from spice_harvester.application.maintenance import MaintenanceGate, MaintenanceSwitch
+
+    if resources.database is not None:
+        from spice_harvester.adapters.sql.audit import SqlAuditLog
+        from spice_harvester.adapters.sql.maintenance import SqlMaintenance
+
+        store = SqlMaintenance(resources.database)
+        audit = resources.audit or SqlAuditLog(resources.database)
+        resources.maintenance_switch = MaintenanceSwitch(store, audit)
+        resources.maintenance = MaintenanceGate(store)
+        return
+    from spice_harvester.adapters.maintenance_http import OmsMaintenance
+
+    settings = resources.settings
+    remote = OmsMaintenance(open_peer_client(settings.base_url("oms"), settings.request_timeout))
+    resources.async_closers.append(remote.aclose)
+    resources.maintenance = MaintenanceGate(remote)
+
+
 def open_resources(settings: Settings, service: ServiceName) -> Resources:
     resources = Resources(settings, service)
     if NEEDS_DATABASE[service]:
@@ -227,4 +256,5 @@ def open_resources(settings: Settings, service: ServiceName) -> Resources:
         _wire_bff_security(resources)
         _wire_oms_client(resources)
         _wire_funnel_client(resources)
+    _wire_maintenance(resources)
     return resources

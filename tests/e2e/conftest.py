@@ -180,3 +180,8 @@ def database_url(request: pytest.FixtureRequest, stack: Stack) -> Iterator[str]:
         return
     with fresh_postgres_database() as url:
         yield url
+
+
+# Shared by test_maintenance.py and test_operator_cli.py: imported here so that its session
+# scope really is one installation for both modules.
+from tests.e2e.operator_stack import operator_stack  # noqa: E402, F401

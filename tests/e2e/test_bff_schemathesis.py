@@ -33,6 +33,7 @@ ADMIN_TOKEN = "fuzz-admin-token-0123456789abcdef"
 DB = "fuzzed"
 LABELS = ("Customer", "고객")
 EXAMPLES = int(os.environ.get("SPICE_FUZZ_EXAMPLES", "20"))
+MAINTENANCE_ON = "POST /api/v1/admin/maintenance"
 CUSTOMER = {
     "id": "Customer",
     "label": {"en": "Customer", "ko": "고객"},
@@ -200,7 +201,11 @@ def test_bff_answers_every_generated_request_without_a_server_error(
     bff_schema: tuple[Any, dict[str, Any]],
 ) -> None:
     schema, real = bff_schema
-    operations = [result.ok() for result in schema.get_all_operations()]
+    # Turning maintenance mode on would close the service to every later case; the switch
+    # has its own tests (tests/e2e/test_maintenance.py).
+    operations = [
+        result.ok() for result in schema.get_all_operations() if result.ok().label != MAINTENANCE_ON
+    ]
     assert len(operations) > 30
     # Deletes last, so that a generated delete that hits the seeded data leaves it in place
     # for every other operation first.

@@ -170,6 +170,9 @@ def test_two_bff_processes_on_one_redis_share_a_keys_budget(
 
     revoked = stack.run("apikey", "revoke", shown["key_id"])
     assert revoked.returncode == 0, revoked.stderr
+    for action in ("apikey.create", "apikey.revoke"):
+        audited = stack.run("audit", "list", "--action", action)
+        assert shown["key_id"] in audited.stdout, (action, audited.stdout)
     # Once the key cache's few seconds are over, both processes refuse the key. (401, not
     # 429: a refused key names no bucket, so the address's own, barely used bucket answers.)
     time.sleep(KEY_CACHE_SECONDS + 0.5)

@@ -55,8 +55,8 @@ def test_db_migrate_from_empty_then_again_then_check(stack: Stack, database_url:
     assert before.returncode == 1
     assert (
         "pending: 0001_initial, 0002_versioned_store, 0003_commands_audit, 0004_pull_requests, "
-        "0005_events_per_database, 0006_api_keys, 0007_projections, 0008_projection_jobs"
-        in before.stdout
+        "0005_events_per_database, 0006_api_keys, 0007_projections, 0008_projection_jobs, "
+        "0009_maintenance_mode" in before.stdout
     )
 
     first = stack.run("db", "migrate", DATABASE_URL=database_url)
@@ -67,11 +67,11 @@ def test_db_migrate_from_empty_then_again_then_check(stack: Stack, database_url:
     again = stack.run("db", "migrate", DATABASE_URL=database_url)
     assert again.returncode == 0
     assert "applied" not in again.stdout
-    assert "database at 0008_projection_jobs" in again.stdout
+    assert "database at 0009_maintenance_mode" in again.stdout
 
     after = stack.run("db", "migrate", "--check", DATABASE_URL=database_url)
     assert after.returncode == 0
-    assert "up to date at 0008_projection_jobs" in after.stdout
+    assert "up to date at 0009_maintenance_mode" in after.stdout
 
     status = stack.run("db", "status", DATABASE_URL=database_url)
     assert status.returncode == 0

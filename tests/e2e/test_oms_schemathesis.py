@@ -34,6 +34,7 @@ REAL = {
     "pr_id": 1,
 }
 EXAMPLES = int(os.environ.get("SPICE_FUZZ_EXAMPLES", "20"))
+MAINTENANCE_ON = "POST /api/v1/admin/maintenance"
 
 
 def _seed(client: httpx.Client) -> None:
@@ -131,7 +132,13 @@ def _fuzz(operation: Any) -> None:
 
 def test_oms_answers_every_generated_request_without_a_server_error(oms_schema: Any) -> None:
     failures: list[str] = []
-    operations = [result.ok() for result in oms_schema.get_all_operations()]
+    # Turning maintenance mode on would close the service to every later case; the switch
+    # has its own tests (tests/e2e/test_maintenance.py).
+    operations = [
+        result.ok()
+        for result in oms_schema.get_all_operations()
+        if result.ok().label != MAINTENANCE_ON
+    ]
     assert len(operations) > 50
     for operation in operations:
         try:

@@ -23,6 +23,7 @@ REVISIONS = (
     "0006_api_keys",
     "0007_projections",
     "0008_projection_jobs",
+    "0009_maintenance_mode",
 )
 HEAD = REVISIONS[-1]
 

@@ -37,6 +37,21 @@ def _open(env: EnvOption) -> tuple[SqlDatabase, SqlApiKeys]:
     return database, SqlApiKeys(database)
 
 
+def _audit(sql: SqlDatabase, action: str, key: ApiKey, actor: str) -> None:
+    """Key changes are security events: recorded in the hash-chained audit log, as BFF's
+    admin routes record theirs."""
+    from spice_harvester.adapters.sql.audit import SqlAuditLog
+
+    SqlAuditLog(sql).append(
+        service="cli",
+        actor=actor,
+        action=action,
+        outcome="success",
+        target=key.key_id,
+        details={"name": key.name, "role": key.role},
+    )
+
+
 def _operator() -> str:
     try:
         return getpass.getuser()
@@ -60,13 +75,12 @@ def create(
 ) -> None:
     """Create a key and print it: it is shown this once and cannot be read back."""
     sql, keys = _open(env)
+    creator = created_by or _operator()
     try:
         issued = keys.create(
-            name=name,
-            role=role.value,
-            databases=database or None,
-            created_by=created_by or _operator(),
+            name=name, role=role.value, databases=database or None, created_by=creator
         )
+        _audit(sql, "apikey.create", issued.key, creator)
     except SpiceError as exc:
         fail(f"cannot create the key: {exc.message}")
     finally:
@@ -128,6 +142,7 @@ def revoke(
     sql, keys = _open(env)
     try:
         key = keys.revoke(key_id)
+        _audit(sql, "apikey.revoke", key, _operator())
     except SpiceError as exc:
         fail(f"cannot revoke {key_id}: {exc.message}")
     finally:

@@ -4,10 +4,24 @@ from __future__ import annotations
 
 import typer
 
-from spice_harvester import __version__
-from spice_harvester.cli import apikey, audit, config_cmd, db, dlq, history, imports, projection
+from spice_harvester.cli import (
+    apikey,
+    audit,
+    backup,
+    config_cmd,
+    db,
+    dlq,
+    history,
+    imports,
+    maintenance,
+    projection,
+    schema,
+    version,
+)
+from spice_harvester.cli.health import health
 from spice_harvester.cli.serve import serve
 from spice_harvester.cli.up import up
+from spice_harvester.cli.verify import verify
 
 app = typer.Typer(
     name="spice",
@@ -26,12 +40,13 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(projection.app, name="projection")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(imports.app, name="import")
-
-
-@app.command("version")
-def version() -> None:
-    """Print the version."""
-    typer.echo(__version__)
+app.add_typer(backup.app, name="backup")
+app.command("verify")(verify)
+app.add_typer(schema.app, name="schema")
+app.add_typer(schema.ontology_app, name="ontology")
+app.add_typer(maintenance.app, name="maintenance")
+app.command("health")(health)
+app.add_typer(version.app, name="version")
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from spice_harvester.observability.logging import configure_logging
 from spice_harvester.services.catalog import TITLES
 from spice_harvester.services.envelope import ApiResponse, envelope, error_body
 from spice_harvester.services.errors import install_error_handlers
+from spice_harvester.services.maintenance import MaintenanceMiddleware
 from spice_harvester.services.middleware import (
     AccessLogMiddleware,
     BodySizeLimitMiddleware,
@@ -48,7 +49,8 @@ def build_service(
     """The app of one of the three services, with settings read now unless given.
 
     `middleware` is the service's own (listed outermost first). It runs inside the shared
-    stack (access log, hosts, CORS, body limits), so what it refuses is logged like the rest.
+    stack (access log, hosts, CORS, maintenance mode, body limits), so what it refuses is
+    logged like the rest.
     """
     if settings is None:
         # Started by an outside ASGI server (gunicorn, uvicorn --factory): set up logs too.
@@ -113,6 +115,9 @@ def _install_middleware(
         max_request_bytes=server.max_request_bytes,
         max_upload_bytes=server.max_upload_bytes,
     )
+    # Inside CORS, so a browser can read the 503; outside the service's own middleware, so
+    # a refused request spends nothing else (BFF's rate limits included).
+    app.add_middleware(MaintenanceMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -267,3 +267,15 @@ api_keys = Table(
     Column("revoked_at", UtcDateTime),
     Column("last_used_at", UtcDateTime),
 )
+
+# Maintenance mode (migration 0009): one row, id 1, switched off when created.
+maintenance_mode = Table(
+    "maintenance_mode",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("message", Text),
+    Column("retry_after", Integer, nullable=False),
+    Column("changed_at", UtcDateTime),
+    Column("changed_by", String(255)),
+)

@@ -12,6 +12,7 @@ from spice_harvester.services.bff.routers import (
     databases,
     imports,
     instances,
+    maintenance,
     ontology,
     pull_requests,
     queries,
@@ -26,6 +27,7 @@ from spice_harvester.settings import Settings
 ROUTERS: list[APIRouter] = [
     whoami.router,
     admin.router,
+    maintenance.router,
     databases.router,
     branches.router,
     ontology.router,

@@ -6,6 +6,7 @@ from fastapi import APIRouter, FastAPI
 
 from spice_harvester.services.factory import build_service
 from spice_harvester.services.oms.routers import (
+    admin,
     branches,
     commands,
     databases,
@@ -32,6 +33,7 @@ ROUTERS: list[APIRouter] = [
     pull_requests.router,
     remotes.router,
     commands.router,
+    admin.router,
 ]
 
 

@@ -8,10 +8,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from spice_harvester.application.commands import WriteOutcome
+from spice_harvester.application import databases
+from spice_harvester.application.databases import database_dict
 from spice_harvester.domain.errors import NotFound
-from spice_harvester.domain.names import check_database_name
-from spice_harvester.domain.versioning.model import DatabaseInfo
 from spice_harvester.services.oms.deps import Actor, CommandId, Runner, Store
 from spice_harvester.services.responses import accepted, listed, ok
 
@@ -21,16 +20,6 @@ router = APIRouter(prefix="/api/v1/database", tags=["databases"])
 class CreateDatabase(BaseModel):
     name: str = Field(max_length=100)
     description: str | None = Field(None, max_length=10_000)
-
-
-def database_dict(info: DatabaseInfo) -> dict[str, object]:
-    return {
-        "name": info.name,
-        "description": info.description,
-        "version": info.seq,
-        "created_at": info.created_at.isoformat(),
-        "created_by": info.created_by,
-    }
 
 
 @router.get("/list")
@@ -48,20 +37,13 @@ def list_databases(
 def create_database(
     body: CreateDatabase, store: Store, runner: Runner, actor: Actor, command_id: CommandId
 ) -> JSONResponse:
-    check_database_name(body.name)
-
-    def create(_: str) -> WriteOutcome:
-        info = store.create_database(body.name, body.description, actor)
-        head = store.resolve(body.name, "main")
-        return WriteOutcome(head.commit_id, body.name, info.seq, {"name": body.name})
-
-    record = runner.run(
-        kind="CreateDatabase",
-        db_name=body.name,
+    record = databases.create_database(
+        store,
+        runner,
+        name=body.name,
+        description=body.description,
         actor=actor,
-        payload=body.model_dump(),
         command_id=command_id,
-        action=create,
     )
     return accepted(record, f"database '{body.name}' created")
 
@@ -89,16 +71,7 @@ def delete_database(
     command_id: CommandId,
     expected_seq: Annotated[int, Query(ge=0, description="The database's current version.")],
 ) -> JSONResponse:
-    def delete(_: str) -> WriteOutcome:
-        store.delete_database(db, expected_seq, actor)
-        return WriteOutcome(None, db, expected_seq + 1, {"deleted": True})
-
-    record = runner.run(
-        kind="DeleteDatabase",
-        db_name=db,
-        actor=actor,
-        payload={"expected_seq": expected_seq},
-        command_id=command_id,
-        action=delete,
+    record = databases.delete_database(
+        store, runner, name=db, expected_seq=expected_seq, actor=actor, command_id=command_id
     )
     return accepted(record, f"database '{db}' deleted")

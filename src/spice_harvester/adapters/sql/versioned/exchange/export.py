@@ -25,16 +25,24 @@ def export_history(database: SqlDatabase, db_name: str) -> Iterator[dict[str, An
     The read transaction stays open while the caller consumes the records; closing the
     iterator early ends it.
     """
+    with database.read() as connection:
+        yield from export_history_on(connection, db_name, database.engine_name)
+
+
+def export_history_on(
+    connection: Connection, db_name: str, engine: str
+) -> Iterator[dict[str, Any]]:
+    """The same records read through the caller's read transaction, so that several
+    databases (a backup) can be exported from one snapshot."""
     # The records are built as plain dicts, not through the models in records.py: the
     # import of every export validates them, and this keeps the file's text as it was.
-    with database.read() as connection:
-        row = admin.find_database(connection, db_name)
-        db_id = int(row.db_id)
-        yield _header(connection, row, database.engine_name)
-        file_ids: dict[int, int] = {}
-        yield from _timeline_records(connection, db_id, file_ids)
-        yield from _commit_records(connection, db_id, file_ids)
-        yield from _branch_records(connection, db_id)
+    row = admin.find_database(connection, db_name)
+    db_id = int(row.db_id)
+    yield _header(connection, row, engine)
+    file_ids: dict[int, int] = {}
+    yield from _timeline_records(connection, db_id, file_ids)
+    yield from _commit_records(connection, db_id, file_ids)
+    yield from _branch_records(connection, db_id)
 
 
 def _header(connection: Connection, row: Any, engine: str) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import gzip
 import io
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any
@@ -21,6 +21,14 @@ def write_history_file(database: SqlDatabase, db_name: str, path: str | Path) ->
 
     The file appears only when complete: it is written next to its final name and renamed.
     """
+    return write_records_file(export_history(database, db_name), path)
+
+
+def write_records_file(
+    records: Iterable[dict[str, Any]], path: str | Path, *, compresslevel: int = 9
+) -> dict[str, Any]:
+    """Writes records as JSON Lines (gzip when the name ends with .gz), complete or not at
+    all; returns the header record (empty when there is none)."""
     target = Path(path)
     partial = target.with_name(target.name + ".partial")
     header: dict[str, Any] = {}
@@ -31,10 +39,16 @@ def write_history_file(database: SqlDatabase, db_name: str, path: str | Path) ->
             if target.name.endswith(".gz"):
                 # mtime 0 keeps two exports of one history byte for byte equal.
                 binary = stack.enter_context(
-                    gzip.GzipFile(filename=target.name, mode="wb", fileobj=raw, mtime=0)
+                    gzip.GzipFile(
+                        filename=target.name,
+                        mode="wb",
+                        fileobj=raw,
+                        mtime=0,
+                        compresslevel=compresslevel,
+                    )
                 )
             out = stack.enter_context(io.TextIOWrapper(binary, encoding="utf-8", newline="\n"))
-            for record in export_history(database, db_name):
+            for record in records:
                 if record["type"] == "header":
                     header = record
                 out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, insert, select
@@ -47,10 +47,34 @@ def import_history(
     stream = iter(records)
     header = read_header(next(stream, None))
     with database.transaction() as connection:
-        importer = _Importer(connection, header, name or header.database, actor)
-        for number, record in enumerate(stream, start=2):
-            importer.add(record, number)
-        return importer.finish()
+        return _import_on(connection, header, stream, name, actor)
+
+
+def import_history_on(
+    connection: Connection,
+    records: Iterable[Mapping[str, Any]],
+    *,
+    name: str | None = None,
+    actor: str = "import",
+) -> DatabaseInfo:
+    """The same import inside the caller's write transaction, so that several histories
+    (a restore) land together or not at all."""
+    stream = iter(records)
+    header = read_header(next(stream, None))
+    return _import_on(connection, header, stream, name, actor)
+
+
+def _import_on(
+    connection: Connection,
+    header: Header,
+    stream: Iterator[Mapping[str, Any]],
+    name: str | None,
+    actor: str,
+) -> DatabaseInfo:
+    importer = _Importer(connection, header, name or header.database, actor)
+    for number, record in enumerate(stream, start=2):
+        importer.add(record, number)
+    return importer.finish()
 
 
 def state_hashes(store: SqlVersionedStore, db_name: str) -> dict[str, str]:
