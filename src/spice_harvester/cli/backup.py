@@ -11,15 +11,11 @@ from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
 from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
     Progress,
     TaskID,
-    TextColumn,
-    TimeElapsedColumn,
 )
 
-from spice_harvester.cli.common import EnvOption, console, fail, settings_for
+from spice_harvester.cli.common import EnvOption, console, fail, progress_bar, settings_for
 from spice_harvester.domain.errors import SpiceError
 
 if TYPE_CHECKING:
@@ -74,20 +70,6 @@ class _Bar:
     def advance(self, amount: int = 1) -> None:
         if self._task is not None:
             self._progress.advance(self._task, amount)
-
-
-def progress_bar() -> Progress:
-    """One bar at a time, gone when done (`spice verify` uses it too)."""
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        # Off when the output is a file or a pipe (cron, systemd): the bars are for people.
-        disable=not console.is_terminal,
-    )
 
 
 def _size(folder: Path) -> str:

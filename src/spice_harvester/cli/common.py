@@ -8,6 +8,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from spice_harvester.domain.errors import ConfigurationError, SpiceError
 from spice_harvester.settings import Settings, load_settings
@@ -47,3 +48,17 @@ def settings_for(env: AppEnv | None) -> Settings:
 
 def fail_on(exc: SpiceError, what: str) -> NoReturn:
     fail(f"{what}: {exc.message}")
+
+
+def progress_bar() -> Progress:
+    """The bar long commands show: one at a time, gone when done, and off when the output is
+    a file or a pipe (cron, systemd): the bars are for people."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )

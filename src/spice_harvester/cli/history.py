@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 
-from spice_harvester.cli.common import EnvOption, console, fail, settings_for
+from spice_harvester.cli.common import EnvOption, console, fail, progress_bar, settings_for
 from spice_harvester.domain.errors import SpiceError
 
 if TYPE_CHECKING:
@@ -25,17 +25,6 @@ def _open(env: EnvOption) -> SqlDatabase:
         return open_database(settings_for(env), "oms")
     except SpiceError as exc:
         fail(f"cannot open the database: {exc.message}")
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
 
 
 @app.command("export")
@@ -75,7 +64,7 @@ def import_(
         fail(f"no such file: {source}")
     sql = _open(env)
     try:
-        with _progress() as progress:
+        with progress_bar() as progress:
             info = import_history(sql, _counted(read_history_file(source), progress), name=name)
     except SpiceError as exc:
         fail(f"cannot import {source}: {exc.message}")

@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from spice_harvester.cli.common import EnvOption, console, fail, settings_for
+from spice_harvester.cli.common import EnvOption, console, fail, progress_bar, settings_for
 from spice_harvester.domain.errors import SpiceError
 
 if TYPE_CHECKING:
@@ -63,17 +62,6 @@ def _service(env: EnvOption) -> Iterator[tuple[ImportService, Any]]:
         yield ImportService(store, runner, limits, settings.data_dir / "imports"), settings
     finally:
         database.close()
-
-
-def _bar() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
 
 
 @app.command("csv")
@@ -185,7 +173,7 @@ def _dry_run(
     from spice_harvester.application.imports.plan import schema_with
     from spice_harvester.application.imports.report import preview_new_class
 
-    with _bar() as bar:
+    with progress_bar() as bar:
         task = bar.add_task(f"checking {plan.table.name}", total=plan.total)
 
         def progress(shown: dict[str, Any]) -> None:
@@ -211,7 +199,7 @@ def _commit(
     payload: dict[str, Any],
     as_json: bool,
 ) -> None:
-    with _bar() as bar:
+    with progress_bar() as bar:
         checking = bar.add_task(f"checking {plan.table.name}", total=plan.total)
         writing = bar.add_task(f"writing {plan.table.name}", total=plan.total)
 
@@ -307,7 +295,7 @@ def import_folder(
         _folder_dry_run(plan, database, options, as_json)
         return
     folder_id = folder_identity(path, database, branch)
-    with _service(env) as (service, _settings), _bar() as bar:
+    with _service(env) as (service, _settings), progress_bar() as bar:
         tasks = {
             t.name: bar.add_task(f"{t.name} -> {t.class_id}", total=t.plan.total)
             for t in plan.tables

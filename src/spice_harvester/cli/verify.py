@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.progress import Progress, TaskID
 
-from spice_harvester.cli.backup import progress_bar
-from spice_harvester.cli.common import EnvOption, console, fail, settings_for
+from spice_harvester.cli.common import EnvOption, console, fail, progress_bar, settings_for
 from spice_harvester.domain.errors import NotFound, SpiceError
 
 if TYPE_CHECKING:
